@@ -1,0 +1,108 @@
+import type { Queryable } from '../db/pool.js';
+
+/** A stored connection with its tokens still encrypted. */
+export interface ConnectionRow {
+  userId: string;
+  providerId: string;
+  accountId: string | null;
+  scopes: string[];
+  accessTokenEnc: string;
+  refreshTokenEnc: string | null;
+  expiresAt: Date | null;
+  reauthRequiredAt: Date | null;
+  connectedAt: Date;
+  updatedAt: Date;
+}
+
+interface Row {
+  user_id: string;
+  provider_id: string;
+  account_id: string | null;
+  scopes: string[];
+  access_token_enc: string;
+  refresh_token_enc: string | null;
+  expires_at: Date | null;
+  reauth_required_at: Date | null;
+  connected_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS =
+  'user_id, provider_id, account_id, scopes, access_token_enc, refresh_token_enc, expires_at, reauth_required_at, connected_at, updated_at';
+
+function toConnection(row: Row): ConnectionRow {
+  return {
+    userId: row.user_id,
+    providerId: row.provider_id,
+    accountId: row.account_id,
+    scopes: row.scopes,
+    accessTokenEnc: row.access_token_enc,
+    refreshTokenEnc: row.refresh_token_enc,
+    expiresAt: row.expires_at,
+    reauthRequiredAt: row.reauth_required_at,
+    connectedAt: row.connected_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export interface NewTokens {
+  accessTokenEnc: string;
+  /** undefined keeps the stored refresh token (the upstream did not rotate it). */
+  refreshTokenEnc: string | null | undefined;
+  expiresAt: Date | null;
+  scopes?: string[];
+}
+
+/** Saves a fresh connection, replacing any earlier one of the same user and provider. */
+export async function upsertConnection(
+  db: Queryable,
+  c: { userId: string; providerId: string; accountId: string | null; scopes: string[] } & NewTokens,
+): Promise<ConnectionRow> {
+  const { rows } = await db.query<Row>(
+    `INSERT INTO connections (user_id, provider_id, account_id, scopes, access_token_enc, refresh_token_enc, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
+     ON CONFLICT (user_id, provider_id) DO UPDATE SET
+       account_id = EXCLUDED.account_id, scopes = EXCLUDED.scopes,
+       access_token_enc = EXCLUDED.access_token_enc, refresh_token_enc = EXCLUDED.refresh_token_enc,
+       expires_at = EXCLUDED.expires_at, reauth_required_at = NULL,
+       connected_at = now(), updated_at = now()
+     RETURNING ${COLUMNS}`,
+    [c.userId, c.providerId, c.accountId, c.scopes, c.accessTokenEnc, c.refreshTokenEnc ?? null, c.expiresAt],
+  );
+  return toConnection(rows[0] as Row);
+}
+
+export async function findConnection(db: Queryable, userId: string, providerId: string, forUpdate = false): Promise<ConnectionRow | undefined> {
+  const { rows } = await db.query<Row>(
+    `SELECT ${COLUMNS} FROM connections WHERE user_id = $1 AND provider_id = $2${forUpdate ? ' FOR UPDATE' : ''}`,
+    [userId, providerId],
+  );
+  return rows[0] ? toConnection(rows[0]) : undefined;
+}
+
+/** Stores refreshed tokens; the access token and a rotated refresh token are written together. */
+export async function updateTokens(db: Queryable, userId: string, providerId: string, t: NewTokens): Promise<ConnectionRow | undefined> {
+  const { rows } = await db.query<Row>(
+    `UPDATE connections SET access_token_enc = $3, refresh_token_enc = COALESCE($4, refresh_token_enc),
+            expires_at = $5, scopes = COALESCE($6, scopes), reauth_required_at = NULL, updated_at = now()
+      WHERE user_id = $1 AND provider_id = $2 RETURNING ${COLUMNS}`,
+    [userId, providerId, t.accessTokenEnc, t.refreshTokenEnc ?? null, t.expiresAt, t.scopes ?? null],
+  );
+  return rows[0] ? toConnection(rows[0]) : undefined;
+}
+
+export async function markReauthRequired(db: Queryable, userId: string, providerId: string): Promise<void> {
+  await db.query(
+    'UPDATE connections SET reauth_required_at = now(), updated_at = now() WHERE user_id = $1 AND provider_id = $2 AND reauth_required_at IS NULL',
+    [userId, providerId],
+  );
+}
+
+/** Deletes and returns the connection, so its tokens can still be revoked upstream. */
+export async function deleteConnection(db: Queryable, userId: string, providerId: string): Promise<ConnectionRow | undefined> {
+  const { rows } = await db.query<Row>(`DELETE FROM connections WHERE user_id = $1 AND provider_id = $2 RETURNING ${COLUMNS}`, [
+    userId,
+    providerId,
+  ]);
+  return rows[0] ? toConnection(rows[0]) : undefined;
+}

@@ -1,0 +1,178 @@
+import { z } from 'zod';
+import type { OAuth2ProviderDefinition } from '../providers/schema.js';
+
+/**
+ * The OAuth 2 client side of a provider: authorization URL, code exchange (RFC 6749 §4.1),
+ * refresh (§6) and revocation (RFC 7009).
+ */
+
+const TOKEN_TIMEOUT_MS = 10_000;
+
+export interface TokenSet {
+  accessToken: string;
+  /** undefined: the upstream did not send one (on refresh: keep the old one). */
+  refreshToken: string | undefined;
+  /** null: the token does not expire (or the upstream did not say). */
+  expiresAt: Date | null;
+  scopes: string[] | undefined;
+  accountId: string | null;
+}
+
+/**
+ * Why a token request failed. `invalid_grant` means the grant (code or refresh token) is dead
+ * and only a new login helps; `transient` (network, timeout, 5xx, 429) is worth retrying and
+ * must never cost the user their connection; `rejected` is any other refusal.
+ */
+export class TokenRequestError extends Error {
+  constructor(
+    readonly kind: 'invalid_grant' | 'transient' | 'rejected',
+    message: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'TokenRequestError';
+  }
+}
+
+const TokenResponse = z.looseObject({
+  access_token: z.string().min(1),
+  token_type: z.string().optional(),
+  // Some upstreams send numbers as strings, or null for "never expires" (OwnerRez's "None" policy).
+  expires_in: z.union([z.number(), z.string().regex(/^\d+$/).transform(Number), z.null()]).optional(),
+  refresh_token: z.string().min(1).optional().nullable(),
+  scope: z.string().optional(),
+  id_token: z.string().optional(),
+});
+
+export function buildAuthorizationUrl(
+  provider: OAuth2ProviderDefinition,
+  p: { redirectUri: string; state: string; codeChallenge: string | undefined },
+): string {
+  const url = new URL(provider.authorization_url);
+  const params: Record<string, string> = {
+    ...provider.authorization_params,
+    response_type: 'code',
+    client_id: provider.client_id,
+    redirect_uri: p.redirectUri,
+    state: p.state,
+  };
+  if (provider.scopes.length > 0) params.scope = provider.scopes.join(provider.scope_separator);
+  if (p.codeChallenge) Object.assign(params, { code_challenge: p.codeChallenge, code_challenge_method: 'S256' });
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  return url.toString();
+}
+
+export function exchangeCode(
+  provider: OAuth2ProviderDefinition,
+  p: { code: string; redirectUri: string; codeVerifier: string | undefined },
+): Promise<TokenSet> {
+  const body: Record<string, string> = { grant_type: 'authorization_code', code: p.code, redirect_uri: p.redirectUri };
+  if (p.codeVerifier) body.code_verifier = p.codeVerifier;
+  return tokenRequest(provider, body);
+}
+
+export function refreshTokens(provider: OAuth2ProviderDefinition, refreshToken: string): Promise<TokenSet> {
+  return tokenRequest(provider, { grant_type: 'refresh_token', refresh_token: refreshToken });
+}
+
+/**
+ * Revokes a token at the upstream. Returns false when the provider has no revocation endpoint.
+ * A 404 from a `{token}`-in-path endpoint means the token is already gone, which is success.
+ */
+export async function revokeToken(provider: OAuth2ProviderDefinition, token: string, hint: 'access_token' | 'refresh_token'): Promise<boolean> {
+  if (!provider.revocation_url) return false;
+  const inPath = provider.revocation_url.includes('{token}');
+  const url = inPath ? provider.revocation_url.replace('{token}', encodeURIComponent(token)) : provider.revocation_url;
+  const form: Record<string, string> = inPath ? {} : { token, token_type_hint: hint };
+  const { headers, body } = clientAuthenticated(provider, form);
+  const response = await send(url, {
+    method: provider.revocation_method,
+    headers,
+    ...(inPath && provider.revocation_method === 'DELETE' ? {} : { body }),
+  });
+  await response.body?.cancel();
+  if (response.ok || (inPath && response.status === 404)) return true;
+  throw new TokenRequestError(response.status >= 500 ? 'transient' : 'rejected', `revocation endpoint answered HTTP ${response.status}`);
+}
+
+async function tokenRequest(provider: OAuth2ProviderDefinition, form: Record<string, string>): Promise<TokenSet> {
+  const { headers, body } = clientAuthenticated(provider, form);
+  const response = await send(provider.token_url, { method: 'POST', headers, body });
+  const text = await response.text().catch(() => '');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (!response.ok) {
+    const error = typeof (json as { error?: unknown })?.error === 'string' ? (json as { error: string }).error : undefined;
+    const description = (json as { error_description?: unknown })?.error_description;
+    const detail = `${error ?? `HTTP ${response.status}`}${typeof description === 'string' ? `: ${description.slice(0, 200)}` : ''}`;
+    if (response.status >= 500 || response.status === 429) {
+      throw new TokenRequestError('transient', `token endpoint unavailable (${detail})`, retryAfter(response));
+    }
+    throw new TokenRequestError(error === 'invalid_grant' ? 'invalid_grant' : 'rejected', `token endpoint refused the request (${detail})`);
+  }
+  const parsed = TokenResponse.safeParse(json);
+  if (!parsed.success) throw new TokenRequestError('rejected', 'token endpoint returned no usable access_token');
+  const t = parsed.data;
+  return {
+    accessToken: t.access_token,
+    refreshToken: t.refresh_token ?? undefined,
+    expiresAt: typeof t.expires_in === 'number' && t.expires_in > 0 ? new Date(Date.now() + t.expires_in * 1000) : null,
+    scopes: t.scope !== undefined ? t.scope.split(/[ ,]+/).filter(Boolean) : undefined,
+    accountId: accountIdOf(provider, t),
+  };
+}
+
+function accountIdOf(provider: OAuth2ProviderDefinition, response: Record<string, unknown>): string | null {
+  if (provider.account_id_field) {
+    const value = provider.account_id_field.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], response);
+    if (typeof value === 'string' || typeof value === 'number') return String(value);
+  }
+  if (typeof response.id_token === 'string') {
+    // OIDC Core §3.1.3.7: an id_token received directly from the token endpoint over TLS
+    // may be trusted without verifying its signature; we only read `sub` as a label.
+    try {
+      const payload = JSON.parse(Buffer.from(response.id_token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown };
+      if (typeof payload.sub === 'string') return payload.sub;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** RFC 6749 §2.3.1: Basic credentials are the form-urlencoded id and secret. */
+function clientAuthenticated(provider: OAuth2ProviderDefinition, form: Record<string, string>): { headers: Record<string, string>; body: URLSearchParams } {
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
+  if (provider.user_agent) headers['user-agent'] = provider.user_agent;
+  const body = new URLSearchParams(form);
+  if (provider.token_auth === 'client_secret_basic' && provider.client_secret) {
+    const credentials = `${formEncode(provider.client_id)}:${formEncode(provider.client_secret)}`;
+    headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+  } else {
+    body.set('client_id', provider.client_id);
+    if (provider.client_secret) body.set('client_secret', provider.client_secret);
+  }
+  return { headers, body };
+}
+
+function formEncode(value: string): string {
+  return encodeURIComponent(value).replace(/%20/g, '+');
+}
+
+async function send(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(TOKEN_TIMEOUT_MS) });
+  } catch (err) {
+    const reason = (err as Error).name === 'TimeoutError' ? `timed out after ${TOKEN_TIMEOUT_MS / 1000}s` : 'could not be reached';
+    throw new TokenRequestError('transient', `token endpoint ${reason}`);
+  }
+}
+
+function retryAfter(response: Response): number | undefined {
+  const value = Number(response.headers.get('retry-after'));
+  return Number.isFinite(value) && value > 0 ? value : undefined;
+}

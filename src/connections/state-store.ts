@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import type { Queryable } from '../db/pool.js';
+
+/** How long a user has to finish the upstream login (RFC 6749 §10.12 wants states short-lived). */
+export const STATE_TTL_SECONDS = 600;
+
+export interface StateRow {
+  userId: string;
+  providerId: string;
+  codeVerifierEnc: string | null;
+  expired: boolean;
+}
+
+/** Only a hash is stored: the state is a bearer secret that passes through the browser. */
+export function hashState(state: string): Buffer {
+  return createHash('sha256').update(state).digest();
+}
+
+export async function insertState(
+  db: Queryable,
+  state: { state: string; userId: string; providerId: string; codeVerifierEnc: string | null },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO oauth_states (state_hash, user_id, provider_id, code_verifier_enc, expires_at)
+     VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))`,
+    [hashState(state.state), state.userId, state.providerId, state.codeVerifierEnc, STATE_TTL_SECONDS],
+  );
+}
+
+/**
+ * Deletes and returns the state in one statement, so two concurrent callbacks with the same
+ * state cannot both succeed (single use). An expired row is consumed too, and reported as such.
+ */
+export async function consumeState(db: Queryable, state: string, providerId: string): Promise<StateRow | undefined> {
+  const { rows } = await db.query<{ user_id: string; provider_id: string; code_verifier_enc: string | null; expired: boolean }>(
+    `DELETE FROM oauth_states WHERE state_hash = $1 AND provider_id = $2
+     RETURNING user_id, provider_id, code_verifier_enc, expires_at <= now() AS expired`,
+    [hashState(state), providerId],
+  );
+  const row = rows[0];
+  return row
+    ? { userId: row.user_id, providerId: row.provider_id, codeVerifierEnc: row.code_verifier_enc, expired: row.expired }
+    : undefined;
+}
+
+/** Removes states nobody came back for. Safe to run on several instances at once. */
+export async function deleteExpiredStates(db: Queryable): Promise<number> {
+  const { rowCount } = await db.query('DELETE FROM oauth_states WHERE expires_at <= now()');
+  return rowCount ?? 0;
+}

@@ -1,0 +1,79 @@
+import http from 'node:http';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createCipher } from './crypto/cipher.js';
+import { loadOrCreateDevKey } from './crypto/dev-key.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { runMigrations } from './db/migrate.js';
+import { createPool } from './db/pool.js';
+import { startHousekeeping } from './housekeeping.js';
+import { createLogger } from './log.js';
+import { loadProviders, ProvidersFileError } from './providers/load.js';
+import { createRegistry } from './providers/registry.js';
+
+/** Wires config → database → app → listen, and shuts all of it down in reverse on SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+
+  let providers;
+  try {
+    providers = createRegistry(await loadProviders(config.providersFile, process.env));
+  } catch (err) {
+    log.fatal(err instanceof ProvidersFileError ? err.message : (err as Error).message);
+    process.exit(1);
+  }
+
+  const key = config.encryptionKey ?? (await loadOrCreateDevKey(config.dataDir, log));
+  const cipher = createCipher(key);
+
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres(config.dataDir, log);
+    databaseUrl = embedded.url;
+  }
+  await runMigrations(databaseUrl, (msg) => log.debug(msg));
+  const pool = createPool(databaseUrl);
+
+  const app = buildApp({ config, pool, cipher, registry: providers, log });
+  const server = http.createServer(app);
+  // Keep idle client connections a little longer than common load balancers (60 s) keep theirs.
+  server.keepAliveTimeout = 65_000;
+  const housekeeping = startHousekeeping(pool, log);
+
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  log.info(
+    { url: config.publicUrl, providers: providers.providers.map((p) => p.id), tools: providers.tools.length },
+    `mcp-oauth-proxy listening on ${config.host}:${config.port}`,
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    housekeeping.stop();
+    server.closeIdleConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await pool.end().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`mcp-oauth-proxy failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,111 @@
+import type { ProviderDefinition, ToolDefinition } from '../providers/schema.js';
+
+/** Upper bound on what one tool result may carry back to the model. */
+export const MAX_RESULT_BYTES = 256 * 1024;
+const UPSTREAM_TIMEOUT_MS = 30_000;
+
+export interface UpstreamRequest {
+  url: URL;
+  method: string;
+  body: string | undefined;
+}
+
+/** Arguments that would make the request leave `api_base_url`. */
+export class UnsafeArgumentError extends Error {}
+
+/**
+ * Turns validated arguments into the upstream request. Path params are percent-encoded into
+ * their own segment, and the result must still live under `api_base_url`: a tool can never be
+ * steered to another host or path (SSRF), whatever the model sends.
+ */
+export function buildUpstreamRequest(provider: ProviderDefinition, tool: ToolDefinition, args: Record<string, unknown>): UpstreamRequest {
+  const path = tool.path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    const value = String(args[name]);
+    // WHATWG URL parsing treats "." / ".." (even as %2e) as dot-segments and would climb out.
+    if (value === '' || /^(\.|%2e){1,2}$/i.test(value)) throw new UnsafeArgumentError(`"${name}" is not a valid path segment`);
+    return encodeURIComponent(value);
+  });
+  const base = new URL(provider.api_base_url);
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const url = new URL(`${base.origin}${basePath}${path}`);
+  if (url.origin !== base.origin || !(url.pathname === basePath || url.pathname.startsWith(`${basePath}/`))) {
+    throw new UnsafeArgumentError('the request would leave the provider API');
+  }
+  const body: Record<string, unknown> = {};
+  let hasBody = false;
+  for (const [name, param] of Object.entries(tool.params)) {
+    const value = args[name];
+    if (value === undefined) continue;
+    if (param.in === 'query') url.searchParams.set(name, queryValue(value));
+    if (param.in === 'body') {
+      body[name] = value;
+      hasBody = true;
+    }
+  }
+  return { url, method: tool.method, body: hasBody ? JSON.stringify(body) : undefined };
+}
+
+function queryValue(value: unknown): string {
+  if (Array.isArray(value)) return value.map(String).join(',');
+  if (value !== null && typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+export interface UpstreamResponse {
+  status: number;
+  ok: boolean;
+  text: string;
+  truncated: boolean;
+  retryAfter: string | null;
+}
+
+export async function sendUpstream(
+  provider: ProviderDefinition,
+  request: UpstreamRequest,
+  credentials: { headers: Record<string, string>; query?: Record<string, string> },
+): Promise<UpstreamResponse> {
+  const url = new URL(request.url);
+  for (const [k, v] of Object.entries(credentials.query ?? {})) url.searchParams.set(k, v);
+  const headers: Record<string, string> = { accept: 'application/json', ...provider.headers, ...credentials.headers };
+  headers['user-agent'] = provider.user_agent ?? 'mcp-oauth-proxy';
+  if (request.body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(url, {
+    method: request.method,
+    headers,
+    body: request.body,
+    // Following a redirect could carry the user's token to another host.
+    redirect: 'manual',
+    signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+  });
+  const { text, truncated } = await readCapped(response, MAX_RESULT_BYTES);
+  return { status: response.status, ok: response.ok, text, truncated, retryAfter: response.headers.get('retry-after') };
+}
+
+/** Reads at most `limit` bytes, then stops the download: a huge response cannot exhaust memory. */
+async function readCapped(response: Response, limit: number): Promise<{ text: string; truncated: boolean }> {
+  if (!response.body) return { text: '', truncated: false };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let truncated = false;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (size + value.byteLength > limit) {
+      chunks.push(value.subarray(0, limit - size));
+      truncated = true;
+      await reader.cancel();
+      break;
+    }
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  // A multi-byte character cut at the limit decodes to U+FFFD rather than failing.
+  return { text: Buffer.concat(chunks).toString('utf8'), truncated };
+}
+
+export function upstreamTimedOut(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+}
+
+export { UPSTREAM_TIMEOUT_MS };

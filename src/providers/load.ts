@@ -1,0 +1,96 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ownerrezPreset } from './presets/index.js';
+import { ProvidersFileSchema, type ProviderDefinition } from './schema.js';
+
+/** A providers file that cannot be used. Lists every problem, by provider and field. */
+export class ProvidersFileError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid providers configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ProvidersFileError';
+  }
+}
+
+const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/**
+ * Loads providers from PROVIDERS_FILE, or — when unset — the shipped presets whose
+ * credentials are present in the environment.
+ */
+export async function loadProviders(file: string | undefined, env: NodeJS.ProcessEnv): Promise<ProviderDefinition[]> {
+  if (!file) return loadPresets(env);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ProvidersFileError(file, [`cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+  }
+  let raw: unknown;
+  try {
+    raw = /\.ya?ml$/i.test(path.extname(file)) ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw new ProvidersFileError(file, [`not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`]);
+  }
+  return parseProviders(raw, env, file);
+}
+
+/** Validates an already-parsed providers document (`{ providers: [...] }`). */
+export function parseProviders(raw: unknown, env: NodeJS.ProcessEnv, source = 'providers'): ProviderDefinition[] {
+  const missing = new Set<string>();
+  const interpolated = interpolate(raw, env, missing);
+  const problems = [...missing].map((name) => `environment variable ${name} is referenced but not set`);
+  const parsed = ProvidersFileSchema.safeParse(interpolated);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${describePath(interpolated, issue.path)}: ${issue.message}`);
+  }
+  if (problems.length > 0 || !parsed.success) throw new ProvidersFileError(source, problems);
+  const ids = new Set<string>();
+  for (const provider of parsed.data.providers) {
+    if (ids.has(provider.id)) problems.push(`provider id "${provider.id}" is used twice`);
+    ids.add(provider.id);
+  }
+  if (problems.length > 0) throw new ProvidersFileError(source, problems);
+  return parsed.data.providers;
+}
+
+function loadPresets(env: NodeJS.ProcessEnv): ProviderDefinition[] {
+  const usable = [ownerrezPreset].filter((preset) => {
+    const names = [...JSON.stringify(preset).matchAll(PLACEHOLDER)].map((m) => m[1] as string);
+    return names.every((name) => env[name]);
+  });
+  return usable.length > 0 ? parseProviders({ providers: usable }, env, 'presets') : [];
+}
+
+function interpolate(value: unknown, env: NodeJS.ProcessEnv, missing: Set<string>): unknown {
+  if (typeof value === 'string') {
+    return value.replace(PLACEHOLDER, (_, name: string) => {
+      const found = env[name];
+      if (found === undefined || found === '') missing.add(name);
+      return found ?? '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((v) => interpolate(v, env, missing));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, env, missing)]));
+  }
+  return value;
+}
+
+/** `providers[1] (acme).tools[0] (whoami).path` — names, not just indexes, so operators find the line. */
+function describePath(root: unknown, issuePath: PropertyKey[]): string {
+  let out = '';
+  let node: unknown = root;
+  for (const key of issuePath) {
+    out += typeof key === 'number' ? `[${key}]` : `${out ? '.' : ''}${String(key)}`;
+    node = node && typeof node === 'object' ? (node as Record<PropertyKey, unknown>)[key] : undefined;
+    if (typeof key === 'number' && node && typeof node === 'object') {
+      const label = (node as { id?: unknown; name?: unknown }).id ?? (node as { name?: unknown }).name;
+      if (typeof label === 'string') out += ` (${label})`;
+    }
+  }
+  return out || '(file)';
+}

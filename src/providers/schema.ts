@@ -1,0 +1,101 @@
+import { z } from 'zod';
+
+/**
+ * The providers file, as operators write it (see README "Providers file").
+ * Parsed strictly: an unknown key is far more often a typo than an intention,
+ * and a typo in `token_auth` or `pkce` silently weakens security.
+ */
+
+const ParamSchema = z.strictObject({
+  type: z.enum(['string', 'integer', 'number', 'boolean', 'array', 'object']),
+  in: z.enum(['path', 'query', 'body']),
+  required: z.boolean().default(false),
+  description: z.string().max(1000).optional(),
+  /** Allowed values, shown to the model and enforced before anything goes upstream. */
+  enum: z.array(z.union([z.string(), z.number()])).min(1).optional(),
+  /** Element type for `array` params (query arrays are sent comma-separated). */
+  items: z.strictObject({ type: z.enum(['string', 'integer', 'number', 'boolean']) }).optional(),
+});
+
+const ToolSchema = z
+  .strictObject({
+    // MCP clients show tool names to models; the SEP-986 character set keeps them portable.
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'tool names are 1-64 characters of A-Z a-z 0-9 _ . -'),
+    description: z.string().min(1).max(2000),
+    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+    path: z.string().regex(/^\/[^?#]*$/, 'path must start with "/" and carry no query or fragment'),
+    params: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), ParamSchema).default({}),
+  })
+  .superRefine((tool, ctx) => {
+    const placeholders = [...tool.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] as string);
+    for (const name of placeholders) {
+      const param = tool.params[name];
+      if (!param || param.in !== 'path') {
+        ctx.addIssue({ code: 'custom', path: ['path'], message: `placeholder {${name}} has no "in": "path" param` });
+      } else if (!param.required) {
+        ctx.addIssue({ code: 'custom', path: ['params', name, 'required'], message: 'path params must be required' });
+      }
+    }
+    for (const [name, param] of Object.entries(tool.params)) {
+      if (param.in === 'path' && !placeholders.includes(name)) {
+        ctx.addIssue({ code: 'custom', path: ['params', name], message: `path param "${name}" does not appear in the path` });
+      }
+    }
+  });
+
+const common = {
+  id: z.string().regex(/^[a-z0-9-]{1,40}$/, 'id is 1-40 characters of a-z 0-9 -'),
+  name: z.string().min(1).max(100),
+  api_base_url: z.url({ protocol: /^https?$/ }),
+  /** Sent as User-Agent on every upstream request; some APIs (OwnerRez) require a descriptive one. */
+  user_agent: z.string().min(1).max(200).optional(),
+  /** Extra static headers for every API request (e.g. an API version pin). */
+  headers: z.record(z.string(), z.string()).default({}),
+  tools: z.array(ToolSchema).default([]),
+};
+
+export const OAuth2ProviderSchema = z.strictObject({
+  ...common,
+  auth: z.literal('oauth2'),
+  authorization_url: z.url({ protocol: /^https?$/ }),
+  token_url: z.url({ protocol: /^https?$/ }),
+  /**
+   * RFC 7009 endpoint. A `{token}` placeholder puts the token in the path instead of a form body
+   * (OwnerRez revokes with `DELETE /oauth/access_token/{token}`).
+   */
+  revocation_url: z.url({ protocol: /^https?$/ }).optional(),
+  revocation_method: z.enum(['POST', 'DELETE']).default('POST'),
+  scopes: z.array(z.string().min(1)).default([]),
+  scope_separator: z.string().default(' '),
+  pkce: z.boolean().default(true),
+  client_id: z.string().min(1),
+  client_secret: z.string().min(1).optional(),
+  token_auth: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+  authorization_params: z.record(z.string(), z.string()).default({}),
+  /**
+   * Field of the token response that names the upstream account (OwnerRez: `user_id`).
+   * Without it, the `sub` of an OpenID Connect id_token is used when the upstream returns one.
+   */
+  account_id_field: z.string().min(1).optional(),
+});
+
+export const ApiKeyProviderSchema = z.strictObject({
+  ...common,
+  auth: z.literal('api_key'),
+  api_key: z.union([
+    z.strictObject({ header: z.string().min(1), template: z.string().includes('{key}').default('{key}') }),
+    z.strictObject({ query: z.string().min(1) }),
+  ]),
+  validate: z.strictObject({ method: z.enum(['GET', 'POST']).default('GET'), path: z.string().startsWith('/') }).optional(),
+  fallback_key: z.string().min(1).optional(),
+});
+
+export const ProviderSchema = z.discriminatedUnion('auth', [OAuth2ProviderSchema, ApiKeyProviderSchema]);
+
+export const ProvidersFileSchema = z.strictObject({ providers: z.array(ProviderSchema) });
+
+export type ProviderDefinition = z.infer<typeof ProviderSchema>;
+export type OAuth2ProviderDefinition = z.infer<typeof OAuth2ProviderSchema>;
+export type ApiKeyProviderDefinition = z.infer<typeof ApiKeyProviderSchema>;
+export type ToolDefinition = z.infer<typeof ToolSchema>;
+export type ParamDefinition = z.infer<typeof ParamSchema>;

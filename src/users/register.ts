@@ -1,0 +1,18 @@
+import { withTransaction, type Pool } from '../db/pool.js';
+import type { KeyService } from '../keys/key-service.js';
+import { ALL_SCOPES } from '../keys/scopes.js';
+import { insertUser } from './user-store.js';
+
+export interface Registration {
+  userId: string;
+  apiKey: string;
+}
+
+/** Creates a user and their first key (all scopes) in one transaction: never a user without a key. */
+export async function registerUser(pool: Pool, keys: KeyService, name: string | null): Promise<Registration> {
+  return withTransaction(pool, async (tx) => {
+    const user = await insertUser(tx, name);
+    const { apiKey } = await keys.mint(tx, { userId: user.id, name: 'default', scopes: ALL_SCOPES, expiresAt: null });
+    return { userId: user.id, apiKey };
+  });
+}
