@@ -125,7 +125,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
     // oidc-provider accepts client_secret_basic and client_secret_post interchangeably for either
     // registration; real upstreams often accept only one, so a proxy using the wrong one must fail here.
     const usedBasic = /^basic /i.test(req.headers.authorization ?? '');
-    if (usedBasic !== (tokenAuth === 'client_secret_basic') || (usedBasic && form.has('client_secret'))) {
+    if (usedBasic !== (tokenAuth === 'client_secret_basic')) {
       sendJson(res, 401, { error: 'invalid_client', error_description: `client must authenticate with ${tokenAuth}` });
       return;
     }

@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { buildApp } from '../../src/app.js';
+import { createCipher } from '../../src/crypto/cipher.js';
+import { createPool, type Pool } from '../../src/db/pool.js';
+import { createLogger } from '../../src/log.js';
+import { parseProviders } from '../../src/providers/load.js';
+import { createRegistry } from '../../src/providers/registry.js';
+import { authorizeInBrowser } from './browser.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { startUpstream, type TestUpstream } from './upstream.js';
+
+/** The real app on 127.0.0.1:<random port>, against a real database. */
+export interface TestApp {
+  /** Base URL, also used as PUBLIC_URL. */
+  url: string;
+  pool: Pool;
+  /** Every log line the app wrote, as raw JSON text. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  databaseUrl: string;
+  /**
+   * Raw providers (as in a providers file, `${VAR}` allowed); default none. A function gets the
+   * app's URL first, so an upstream can be started with the right redirect URI.
+   */
+  providers?: unknown[] | ((publicUrl: string) => Promise<unknown[]>);
+  env?: Record<string, string>;
+  encryptionKey?: Buffer;
+}
+
+/**
+ * Starts the server exactly as main.ts wires it, except it listens on port 0 first so that
+ * PUBLIC_URL (and the redirect URIs derived from it) can name the real port.
+ */
+export async function startApp(options: TestAppOptions): Promise<TestApp> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const log = createLogger('debug', sink);
+  const raw = typeof options.providers === 'function' ? await options.providers(url) : (options.providers ?? []);
+  const registry = createRegistry(parseProviders({ providers: raw }, { ...process.env, ...options.env }));
+  const pool = createPool(options.databaseUrl);
+  const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
+  server.on('request', buildApp({ config: { publicUrl: url }, pool, cipher, registry, log }));
+
+  return {
+    url,
+    pool,
+    logs,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await pool.end();
+    },
+  };
+}
+
+/** A provider definition pointing at the test upstream, with tools over its REST API. */
+export function upstreamProvider(upstream: TestUpstream, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: 'acme',
+    name: 'Acme',
+    auth: 'oauth2',
+    authorization_url: upstream.authorizationUrl,
+    token_url: upstream.tokenUrl,
+    revocation_url: upstream.revocationUrl,
+    scopes: ['openid', 'offline_access', 'read'],
+    pkce: true,
+    client_id: upstream.clientId,
+    client_secret: upstream.clientSecret,
+    token_auth: 'client_secret_basic',
+    authorization_params: { prompt: 'consent' },
+    api_base_url: upstream.apiBaseUrl,
+    tools: [
+      { name: 'whoami', description: 'Who am I upstream', method: 'GET', path: '/me' },
+      {
+        name: 'get_item',
+        description: 'Fetch one item',
+        method: 'GET',
+        path: '/items/{id}',
+        params: {
+          id: { type: 'string', in: 'path', required: true, description: 'Item id' },
+          q: { type: 'string', in: 'query' },
+        },
+      },
+      {
+        name: 'echo',
+        description: 'Echo a message',
+        method: 'POST',
+        path: '/echo',
+        params: { message: { type: 'string', in: 'body', required: true }, count: { type: 'integer', in: 'body' } },
+      },
+      {
+        name: 'status',
+        description: 'Answer with an HTTP status',
+        method: 'GET',
+        path: '/status/{code}',
+        params: { code: { type: 'integer', in: 'path', required: true } },
+      },
+      { name: 'large', description: 'A large response', method: 'GET', path: '/large' },
+    ],
+    ...overrides,
+  };
+}
+
+/** Registers a user through the API; returns its id and key. */
+export async function register(app: TestApp, name = 'test user'): Promise<{ userId: string; apiKey: string }> {
+  const res = await fetch(`${app.url}/api/users/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  if (res.status !== 201) throw new Error(`register answered ${res.status}: ${await res.text()}`);
+  const body = (await res.json()) as { user_id: string; api_key: string };
+  return { userId: body.user_id, apiKey: body.api_key };
+}
+
+export function bearer(apiKey: string): Record<string, string> {
+  return { authorization: `Bearer ${apiKey}` };
+}
+
+/** The usual fixture: a fresh database, the test upstream registered for this app, and the app. */
+export async function startAppWithUpstream(
+  options: { accessTokenTtl?: number; tokenAuth?: 'client_secret_basic' | 'client_secret_post'; provider?: Record<string, unknown> } = {},
+): Promise<{ app: TestApp; upstream: TestUpstream; db: TestDatabase; close(): Promise<void> }> {
+  const db = await createTestDatabase();
+  let upstream: TestUpstream | undefined;
+  const app = await startApp({
+    databaseUrl: db.url,
+    providers: async (url) => {
+      upstream = await startUpstream({
+        redirectUris: [`${url}/api/connect/acme/callback`],
+        ...(options.accessTokenTtl ? { accessTokenTtl: options.accessTokenTtl } : {}),
+        ...(options.tokenAuth ? { tokenAuth: options.tokenAuth } : {}),
+      });
+      return [upstreamProvider(upstream, { token_auth: options.tokenAuth ?? 'client_secret_basic', ...options.provider })];
+    },
+  });
+  const up = upstream as unknown as TestUpstream;
+  return {
+    app,
+    upstream: up,
+    db,
+    async close() {
+      await app.close();
+      await up.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Registers a user and connects them to the test upstream as `login`, through the real login page. */
+export async function registerAndConnect(app: TestApp, login: string): Promise<{ userId: string; apiKey: string }> {
+  const user = await register(app, login);
+  const start = await fetch(`${app.url}/api/connect/acme/start`, { headers: bearer(user.apiKey) });
+  if (start.status !== 200) throw new Error(`start answered ${start.status}: ${await start.text()}`);
+  const { authorization_url } = (await start.json()) as { authorization_url: string };
+  const done = await authorizeInBrowser(authorization_url, login);
+  if (done.status !== 200) throw new Error(`callback answered ${done.status}: ${done.body}`);
+  return user;
+}
