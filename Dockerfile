@@ -22,11 +22,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
 COPY --from=build /app/dist ./dist
-# Read at runtime: SQL migrations (resolved as <app>/migrations from dist/db/) and the shipped
-# provider presets (kept at their source path, and beside the compiled providers module).
+# SQL migrations are read at runtime (resolved as <app>/migrations from dist/db/).
+# Provider presets are JSON imports, which tsc already copied into dist/.
 COPY migrations ./migrations
-COPY src/providers/presets ./src/providers/presets
-COPY src/providers/presets ./dist/providers/presets
 
 # The embedded-PostgreSQL fallback (no DATABASE_URL) keeps its files in DATA_DIR; give it a
 # directory the unprivileged user can write. In production, set DATABASE_URL instead.
