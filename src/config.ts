@@ -50,7 +50,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = parsed.success
     ? []
     : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-  if (parsed.success && parsed.data.NODE_ENV === 'production' && !parsed.data.ENCRYPTION_KEY) {
+  if (cleaned.NODE_ENV === 'production' && !cleaned.ENCRYPTION_KEY) {
     problems.push('ENCRYPTION_KEY: required when NODE_ENV=production (generate one with `openssl rand -base64 32`)');
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);

@@ -23,7 +23,12 @@ export function buildUpstreamRequest(provider: ProviderDefinition, tool: ToolDef
     const value = String(args[name]);
     // WHATWG URL parsing treats "." / ".." (even as %2e) as dot-segments and would climb out.
     if (value === '' || /^(\.|%2e){1,2}$/i.test(value)) throw new UnsafeArgumentError(`"${name}" is not a valid path segment`);
-    return encodeURIComponent(value);
+    try {
+      return encodeURIComponent(value);
+    } catch {
+      // A lone UTF-16 surrogate (JSON can carry one) has no UTF-8 encoding.
+      throw new UnsafeArgumentError(`"${name}" is not valid Unicode text`);
+    }
   });
   const base = new URL(provider.api_base_url);
   const basePath = base.pathname.replace(/\/+$/, '');

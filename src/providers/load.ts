@@ -47,13 +47,16 @@ export function parseProviders(raw: unknown, env: NodeJS.ProcessEnv, source = 'p
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${describePath(interpolated, issue.path)}: ${issue.message}`);
   }
-  if (problems.length > 0 || !parsed.success) throw new ProvidersFileError(source, problems);
+  // Checked on the raw document, so a duplicate is reported together with any other problem.
+  const rawProviders = (interpolated as { providers?: unknown })?.providers;
   const ids = new Set<string>();
-  for (const provider of parsed.data.providers) {
-    if (ids.has(provider.id)) problems.push(`provider id "${provider.id}" is used twice`);
-    ids.add(provider.id);
+  for (const entry of Array.isArray(rawProviders) ? rawProviders : []) {
+    const id = (entry as { id?: unknown })?.id;
+    if (typeof id !== 'string') continue;
+    if (ids.has(id)) problems.push(`provider id "${id}" is used twice`);
+    ids.add(id);
   }
-  if (problems.length > 0) throw new ProvidersFileError(source, problems);
+  if (problems.length > 0 || !parsed.success) throw new ProvidersFileError(source, problems);
   return parsed.data.providers;
 }
 

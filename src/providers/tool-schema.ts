@@ -16,8 +16,12 @@ export function toInputSchema(tool: ToolDefinition): JsonSchemaObject {
   for (const [name, param] of Object.entries(tool.params)) {
     const property: Record<string, unknown> = { type: param.type };
     if (param.description) property.description = param.description;
-    if (param.enum) property.enum = param.enum;
-    if (param.type === 'array') property.items = param.items ? { type: param.items.type } : {};
+    if (param.type === 'array') {
+      // On an array, `enum` lists the allowed elements (e.g. which fields to include).
+      property.items = { ...(param.items ? { type: param.items.type } : {}), ...(param.enum ? { enum: param.enum } : {}) };
+    } else if (param.enum) {
+      property.enum = param.enum;
+    }
     properties[name] = property;
     if (param.required) required.push(name);
   }
@@ -35,13 +39,11 @@ export function toArgumentValidator(tool: ToolDefinition): z.ZodType<Record<stri
 }
 
 function paramValidator(param: ParamDefinition): z.ZodType {
-  let base = scalar(param.type);
-  if (param.type === 'array') base = z.array(param.items ? scalar(param.items.type) : z.unknown());
-  if (param.enum) {
-    const allowed = param.enum;
-    base = base.refine((v) => allowed.includes(v as string | number), { message: `must be one of: ${allowed.join(', ')}` });
-  }
-  return base;
+  const allowed = param.enum;
+  const oneOf = (schema: z.ZodType): z.ZodType =>
+    allowed ? schema.refine((v) => allowed.includes(v as string | number), { message: `must be one of: ${allowed.join(', ')}` }) : schema;
+  if (param.type === 'array') return z.array(oneOf(param.items ? scalar(param.items.type) : z.unknown()));
+  return oneOf(scalar(param.type));
 }
 
 function scalar(type: ParamDefinition['type']): z.ZodType {

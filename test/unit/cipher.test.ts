@@ -47,7 +47,7 @@ test('flipping any byte of the payload (IV, tag or body) makes decryption fail',
   for (let i = 0; i < payload.length; i++) {
     const tampered = Buffer.from(payload);
     tampered[i] = (tampered[i] as number) ^ 0x01;
-    assert.throws(() => cipher.decrypt(`v1.${keyId}.${tampered.toString('base64url')}`), undefined, `byte ${i} tampered`);
+    assert.throws(() => cipher.decrypt(`v1.${keyId}.${tampered.toString('base64url')}`), /unable to authenticate/, `byte ${i} tampered`);
   }
 });
 
@@ -55,20 +55,19 @@ test('a truncated payload or one with bytes appended fails to decrypt', () => {
   const cipher = createCipher(randomBytes(32));
   const { keyId, payload } = partsOf(cipher.encrypt('access-token-value'));
   for (const changed of [payload.subarray(0, payload.length - 1), payload.subarray(0, 28), Buffer.concat([payload, Buffer.from([0])])]) {
-    assert.throws(() => cipher.decrypt(`v1.${keyId}.${changed.toString('base64url')}`));
+    assert.throws(() => cipher.decrypt(`v1.${keyId}.${changed.toString('base64url')}`), /unable to authenticate/);
   }
 });
 
 test(
   'a ciphertext whose authentication tag was cut short is rejected (a 4-byte tag would make forgeries feasible)',
-  { todo: 'cipher.ts decrypt accepts GCM tags shorter than 16 bytes: createDecipheriv lacks { authTagLength: 16 }' },
   () => {
     const cipher = createCipher(randomBytes(32));
     // An empty plaintext makes the payload exactly IV ‖ tag, so shortening it only shortens the tag.
     const { keyId, payload } = partsOf(cipher.encrypt(''));
     for (const tagBytes of [4, 8, 12]) {
       const shortened = payload.subarray(0, 12 + tagBytes).toString('base64url');
-      assert.throws(() => cipher.decrypt(`v1.${keyId}.${shortened}`), undefined, `${tagBytes}-byte tag accepted`);
+      assert.throws(() => cipher.decrypt(`v1.${keyId}.${shortened}`), Error, `${tagBytes}-byte tag accepted`);
     }
   },
 );
@@ -77,10 +76,10 @@ test('a ciphertext bound to one row (associated data) does not decrypt for anoth
   const cipher = createCipher(randomBytes(32));
   const sealed = cipher.encrypt('token-of-user-1', 'user:1');
   assert.equal(cipher.decrypt(sealed, 'user:1'), 'token-of-user-1');
-  assert.throws(() => cipher.decrypt(sealed, 'user:2'));
-  assert.throws(() => cipher.decrypt(sealed));
+  assert.throws(() => cipher.decrypt(sealed, 'user:2'), /unable to authenticate/);
+  assert.throws(() => cipher.decrypt(sealed), /unable to authenticate/);
   const unbound = cipher.encrypt('token');
-  assert.throws(() => cipher.decrypt(unbound, 'user:1'), undefined, 'adding associated data on decrypt also fails');
+  assert.throws(() => cipher.decrypt(unbound, 'user:1'), /unable to authenticate/, 'adding associated data on decrypt also fails');
 });
 
 test('after a key rotation old ciphertexts still decrypt and new ones are written with the new key id', () => {
