@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { VERSION } from '../version.js';
 import { callTool, type Caller, type ToolCallDeps } from './call-tool.js';
+import { describeTool } from './describe-tool.js';
 import { canUseTool } from './tool-access.js';
 
 export interface McpHandler {
@@ -17,14 +18,6 @@ export interface McpHandler {
  * instance can answer it, so the service scales horizontally with no sticky sessions.
  */
 export function createMcpHandler(deps: ToolCallDeps & { registry: ProviderRegistry }): McpHandler {
-  const describe = (tool: ProviderRegistry['tools'][number]): Tool => ({
-    name: tool.name,
-    title: tool.definition.name,
-    description: tool.description,
-    inputSchema: tool.inputSchema,
-    annotations: { readOnlyHint: tool.readOnly, openWorldHint: true },
-  });
-
   function buildServer(caller: Caller): Server {
     const server = new Server(
       { name: 'mcp-oauth-proxy', version: VERSION },
@@ -34,7 +27,7 @@ export function createMcpHandler(deps: ToolCallDeps & { registry: ProviderRegist
       },
     );
     server.setRequestHandler(ListToolsRequestSchema, () => ({
-      tools: deps.registry.tools.filter((tool) => canUseTool(caller.scopes, tool)).map(describe),
+      tools: deps.registry.tools.filter((tool) => canUseTool(caller.scopes, tool)).map(describeTool),
     }));
     server.setRequestHandler(CallToolRequestSchema, (request) => {
       const tool = deps.registry.tool(request.params.name);
