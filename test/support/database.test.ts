@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pg from 'pg';
-import { adminUrl, createTestDatabase } from './database.js';
+import { adminUrl, createTestDatabase, templateName } from './database.js';
 
 async function query<R extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<R[]> {
   const client = new pg.Client({ connectionString: url });
@@ -43,13 +43,12 @@ test('test databases are migrated clones that do not share data, and drop() remo
   assert.equal(await databaseExists(b.url), false);
 });
 
-test('exactly one template exists, named after the migrations hash', async (t) => {
+test('the template database is named after the migrations hash', async (t) => {
   const db = await createTestDatabase();
   t.after(() => db.drop());
-  const templates = await query<{ datname: string }>(
-    adminUrl(),
-    `SELECT datname FROM pg_database WHERE datname LIKE 'mcp\\_proxy\\_tmpl\\_%'`,
-  );
-  assert.equal(templates.length, 1);
-  assert.match(templates[0]?.datname ?? '', /^mcp_proxy_tmpl_[0-9a-f]{8}$/);
+  const name = await templateName();
+  assert.match(name, /^mcp_proxy_tmpl_[0-9a-f]{8}$/);
+  // Several checkouts (with other migrations) may share this PostgreSQL: only ours is asserted.
+  const rows = await query<{ datname: string }>(adminUrl(), 'SELECT datname FROM pg_database WHERE datname = $1', [name]);
+  assert.deepEqual(rows, [{ datname: name }]);
 });

@@ -39,9 +39,17 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     template = undefined;
     throw err;
   });
-  const source = await template;
   const name = `${DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
-  await withAdmin((admin) => admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(source)}`));
+  try {
+    const source = await template;
+    await withAdmin((admin) => admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(source)}`));
+  } catch (err) {
+    // The template vanished under us (dropped as stale by another run): build it again, once.
+    if ((err as { code?: string }).code !== '3D000') throw err;
+    template = ensureTemplate();
+    const source = await template;
+    await withAdmin((admin) => admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(source)}`));
+  }
   return {
     url: databaseUrl(name),
     drop: async () => {
@@ -52,7 +60,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 /** Returns the current template's name, building it first if no process has yet. */
 async function ensureTemplate(): Promise<string> {
-  const name = `${TEMPLATE_PREFIX}${await migrationsHash()}`;
+  const name = await templateName();
   return withAdmin(async (admin) => {
     // Test files run in parallel processes; the lock makes exactly one of them build the template
     // while the others wait and then find it ready.
@@ -75,12 +83,25 @@ async function buildTemplate(admin: pg.Client, name: string): Promise<void> {
   await admin.query(`CREATE DATABASE ${ident(scratch)}`);
   await runMigrations(databaseUrl(scratch));
   await admin.query(`ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(name)}`);
+  await admin.query(`COMMENT ON DATABASE ${ident(name)} IS ${admin.escapeLiteral(`built ${new Date().toISOString()}`)}`);
 
-  const stale = await admin.query<{ datname: string }>(
-    `SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2`,
+  // Other checkouts (branches with other migrations) may share this server and still use their
+  // template, so only templates untouched for a day are retired.
+  const stale = await admin.query<{ datname: string; note: string | null }>(
+    `SELECT datname, shobj_description(oid, 'pg_database') AS note FROM pg_database WHERE datname LIKE $1 AND datname <> $2`,
     [`${TEMPLATE_PREFIX.replaceAll('_', '\\_')}%`, name],
   );
-  for (const { datname } of stale.rows) await admin.query(`DROP DATABASE IF EXISTS ${ident(datname)} WITH (FORCE)`);
+  const dayAgo = Date.now() - 24 * 60 * 60 * 1000;
+  for (const { datname, note } of stale.rows) {
+    const built = Date.parse(/^built (.+)$/.exec(note ?? '')?.[1] ?? '');
+    if (!Number.isNaN(built) && built > dayAgo) continue;
+    await admin.query(`DROP DATABASE IF EXISTS ${ident(datname)} WITH (FORCE)`);
+  }
+}
+
+/** The template for the migrations in this checkout (other checkouts may keep theirs alongside). */
+export async function templateName(): Promise<string> {
+  return `${TEMPLATE_PREFIX}${await migrationsHash()}`;
 }
 
 /** First 8 hex digits of a SHA-256 over every migration's file name and contents, in order. */
