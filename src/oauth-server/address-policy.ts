@@ -27,9 +27,10 @@ for (const [network, prefix] of [
   blocked.addSubnet(network, prefix, 'ipv4');
 }
 for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['::ffff:0:0', 96],
+  // IPv4-compatible (deprecated) addresses, including :: and ::1. IPv4-mapped ones (::ffff:a.b.c.d)
+  // need no rule: BlockList checks them against the IPv4 rules above (a ::ffff:0:0/96 rule
+  // would also match every plain IPv4 address).
+  ['::', 96],
   ['64:ff9b::', 96],
   ['64:ff9b:1::', 48],
   ['100::', 64],
@@ -51,6 +52,5 @@ export type AddressPolicy = (address: string) => boolean;
 export const publicAddressesOnly: AddressPolicy = (address) => {
   const family = isIP(address);
   if (family === 0) return false;
-  // An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is matched against the IPv4 rules by BlockList.
   return !blocked.check(address, family === 4 ? 'ipv4' : 'ipv6');
 };

@@ -1,33 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { registerClient, parseClientMetadata } from '../../src/oauth-server/client-registration.js';
 import { bearer, register, startAppWithUpstream } from '../support/app.js';
 import { textOf } from '../support/mcp-client.js';
-import { connectWithOAuth, TestBrowser, TestOAuthProvider } from './support.js';
+import { connectWithOAuth, selfSignedCertificate, TestBrowser, TestOAuthProvider } from './support.js';
 
 type Fixture = Awaited<ReturnType<typeof startAppWithUpstream>>;
-
-/** A self-signed certificate for 127.0.0.1, made with the system's openssl. */
-function selfSignedCertificate(): { key: string; cert: string } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'cimd-'));
-  try {
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
-      '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
-    ], { stdio: 'ignore' });
-    return { key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 async function whoami(client: Client): Promise<unknown> {
   const result = await client.callTool({ name: 'whoami', arguments: {} });
@@ -42,6 +23,12 @@ describe('MCP clients sign in with the SDK’s own OAuth support', () => {
   let documentsUrl = '';
   let documentFetches = 0;
   const clients: Client[] = [];
+  /** Every secret the tests saw, for the log check at the end. */
+  const secrets: string[] = [];
+  const remember = (provider: TestOAuthProvider) => {
+    const tokens = provider.tokens();
+    secrets.push(...[provider.code, tokens?.access_token, tokens?.refresh_token, provider.clientInformation()?.client_secret].filter((s): s is string => Boolean(s)));
+  };
 
   before(async () => {
     // The "client's website" serving its Client ID Metadata Document over HTTPS.
@@ -85,6 +72,8 @@ describe('MCP clients sign in with the SDK’s own OAuth support', () => {
     assert.equal(url.searchParams.get('scope'), 'tools:read tools:write');
     assert.match(url.searchParams.get('client_id') ?? '', /^mcp_client_/);
 
+    remember(alice);
+    remember(bob);
     assert.deepEqual(await whoami(aliceClient), { id: 'alice', login: 'alice' });
     assert.deepEqual(await whoami(bobClient), { id: 'bob', login: 'bob' });
     const tokens = alice.tokens();
@@ -130,6 +119,7 @@ describe('MCP clients sign in with the SDK’s own OAuth support', () => {
     });
     const mcp = await connectWithOAuth(f.app.url, provider);
     clients.push(mcp);
+    remember(provider);
     assert.deepEqual(await whoami(mcp), { id: 'dora', login: 'dora' });
     assert.equal((provider.authorizationUrls[0] as URL).searchParams.get('client_id'), client.clientId);
   });
@@ -161,5 +151,12 @@ describe('MCP clients sign in with the SDK’s own OAuth support', () => {
     assert.equal(((await status.json()) as { account_id: string }).account_id, 'frank-upstream');
     const { rows } = await f.app.pool.query('SELECT user_id FROM oauth_grants WHERE client_id = $1', [provider.clientInformation()?.client_id]);
     assert.deepEqual(rows, [{ user_id: userId }]);
+  });
+
+  it('no log line contains a code, token or client secret', () => {
+    assert.ok(secrets.length >= 9, `collected ${secrets.length} secrets`);
+    const logs = f.app.logs.join('');
+    assert.match(logs, /OAuth client registered/);
+    for (const secret of secrets) assert.ok(!logs.includes(secret), 'a secret reached the logs');
   });
 });

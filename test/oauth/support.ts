@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -214,3 +219,96 @@ export async function connectWithOAuth(appUrl: string, provider: TestOAuthProvid
 export function postForm(url: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(form) });
 }
+
+/** RFC 7636 S256 pair. */
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+export const REDIRECT_URI = 'http://127.0.0.1:9/callback';
+
+/** Registers a public client through POST /oauth/register. */
+export async function registerPublicClient(appUrl: string, metadata: Record<string, unknown> = {}): Promise<string> {
+  const res = await fetch(`${appUrl}/oauth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'Manual client', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', ...metadata }),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  return ((await res.json()) as { client_id: string }).client_id;
+}
+
+/** An authorization URL as a client would build it; `overrides` set (or, with undefined, delete) parameters. */
+export function authorizationUrl(appUrl: string, clientId: string, challenge: string, overrides: Record<string, string | undefined> = {}): URL {
+  const url = new URL(`${appUrl}/oauth/authorize`);
+  const params: Record<string, string | undefined> = {
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: REDIRECT_URI,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state: 'state-123',
+    resource: `${appUrl}/mcp`,
+    scope: 'tools:read tools:write',
+    ...overrides,
+  };
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
+  return url;
+}
+
+/** Signs `login` in for `clientId` and returns the code with its verifier. */
+export async function obtainCode(appUrl: string, clientId: string, login: string, overrides: Record<string, string | undefined> = {}): Promise<{ code: string; verifier: string }> {
+  const { verifier, challenge } = pkcePair();
+  const { redirect, page } = await new TestBrowser(appUrl, login).signIn(authorizationUrl(appUrl, clientId, challenge, overrides));
+  const code = redirect?.searchParams.get('code');
+  assert.ok(code, `no code: ${redirect?.href ?? page?.body.slice(0, 300)}`);
+  return { code, verifier };
+}
+
+/** The token endpoint's answer, parsed. */
+export async function tokenRequest(appUrl: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, string>; headers: Headers }> {
+  const res = await postForm(`${appUrl}/oauth/token`, form, headers);
+  return { status: res.status, body: (await res.json()) as Record<string, string>, headers: res.headers };
+}
+
+/** Redeems a code for tokens (authorization_code grant, public client). */
+export async function redeem(appUrl: string, clientId: string, code: { code: string; verifier: string }): Promise<Record<string, string>> {
+  const { status, body } = await tokenRequest(appUrl, {
+    grant_type: 'authorization_code',
+    client_id: clientId,
+    code: code.code,
+    code_verifier: code.verifier,
+    redirect_uri: REDIRECT_URI,
+    resource: `${appUrl}/mcp`,
+  });
+  assert.equal(status, 200, JSON.stringify(body));
+  return body;
+}
+
+/** Status of an MCP tools/list with this bearer token. */
+export async function mcpStatus(appUrl: string, token: string): Promise<number> {
+  const res = await fetch(`${appUrl}/mcp`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+  });
+  await res.body?.cancel();
+  return res.status;
+}
+
+/** A self-signed certificate for 127.0.0.1, made with the system's openssl. */
+export function selfSignedCertificate(): { key: string; cert: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cimd-'));
+  try {
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    return { key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+

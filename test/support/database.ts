@@ -34,14 +34,21 @@ export function adminUrl(): string {
 let template: Promise<string> | undefined;
 
 /** Clones the migrated template into a new, randomly named database. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(retried = false): Promise<TestDatabase> {
   template ??= ensureTemplate().catch((err: unknown) => {
     template = undefined;
     throw err;
   });
   const source = await template;
   const name = `${DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
-  await withAdmin((admin) => admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(source)}`));
+  try {
+    await withAdmin((admin) => admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(source)}`));
+  } catch (err) {
+    // Another checkout with other migrations (a parallel worktree) retired our template: build it again, once.
+    if ((err as { code?: string }).code !== '3D000' || retried) throw err;
+    template = undefined;
+    return createTestDatabase(true);
+  }
   return {
     url: databaseUrl(name),
     drop: async () => {
