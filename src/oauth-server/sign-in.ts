@@ -4,7 +4,7 @@ import { findUserByUpstreamAccount } from '../connections/connection-store.js';
 import { withTransaction, type Queryable } from '../db/pool.js';
 import type { Logger } from '../log.js';
 import { insertUser } from '../users/user-store.js';
-import { consumeAuthorizationRequest, findApprovedRequest, type PendingAuthorization } from './authorization-request-store.js';
+import { consumeAuthorizationRequest, findApprovedRequest } from './authorization-request-store.js';
 import { authorizationResponseUrl } from './authorization-response.js';
 import { insertCode } from './code-store.js';
 import { recordConsent } from './consent-store.js';
@@ -111,4 +111,3 @@ async function userForAccount(tx: Queryable, providerId: string, accountId: stri
   return (await insertUser(tx, accountId.slice(0, 100))).id;
 }
 
-export type { PendingAuthorization };

@@ -1,6 +1,5 @@
-import { Router, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import type { Request, Response } from 'express';
 import {
   CallbackError,
   consumeCallbackState,
