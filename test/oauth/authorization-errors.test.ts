@@ -71,6 +71,14 @@ describe('the authorization endpoint refuses what it must', () => {
     }
   });
 
+  it('prompt=none never shows a page: without a signed-in browser it is login_required', async () => {
+    const res = await fetch(authorizationUrl(f.app.url, clientId, pkcePair().challenge, { prompt: 'none' }), { redirect: 'manual' });
+    assert.equal(res.status, 303);
+    const params = errorOf(res.headers.get('location'));
+    assert.equal(params.error, 'login_required');
+    assert.equal(params.state, 'state-123');
+  });
+
   it('the resource may carry one trailing slash; the token is bound to the canonical /mcp', async () => {
     const res = await fetch(authorizationUrl(f.app.url, clientId, pkcePair().challenge, { resource: `${f.app.url}/mcp/` }), { redirect: 'manual' });
     assert.equal(res.status, 200);

@@ -104,6 +104,12 @@ describe('MCP clients sign in with the SDK’s own OAuth support', () => {
     const again = await browser.get((second.authorizationUrls[0] as URL));
     assert.equal(again.status, 303);
     assert.match(again.headers.get('location') ?? '', /^http:\/\/127\.0\.0\.1:9\/callback\?code=mcp_ac_/);
+    // prompt=consent shows the page anyway, offering to continue as the signed-in user.
+    const forced = new URL((second.authorizationUrls[0] as URL).href);
+    forced.searchParams.set('prompt', 'consent');
+    const page = await browser.get(forced);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /Allow as carol/);
   });
 
   it('a pre-registered confidential client authenticates with its secret', async () => {
