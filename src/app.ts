@@ -11,9 +11,20 @@ import { connectRouter } from './http/routes/connect.js';
 import { healthRouter } from './http/routes/health.js';
 import { mcpRouter } from './http/routes/mcp.js';
 import { usersRouter } from './http/routes/users.js';
+import { signInCookies } from './http/cookies.js';
+import { oauthAuthorizeRouter } from './http/routes/oauth-authorize.js';
+import { oauthMetadataRouter } from './http/routes/oauth-metadata.js';
+import { oauthRegisterRouter } from './http/routes/oauth-register.js';
+import { oauthSignInCallback } from './http/routes/oauth-sign-in-callback.js';
+import { oauthTokenRouter } from './http/routes/oauth-token.js';
 import { createKeyService } from './keys/key-service.js';
 import type { Logger } from './log.js';
 import { createMcpHandler } from './mcp/mcp-server.js';
+import { createAccessTokenVerifier } from './oauth-server/access-token-verifier.js';
+import { createClientMetadataResolver, type ClientMetadataFetchOptions } from './oauth-server/client-metadata-documents.js';
+import { createClientDirectory } from './oauth-server/clients.js';
+import { oauthEndpoints } from './oauth-server/endpoints.js';
+import { OAUTH_SCOPES } from './oauth-server/scopes.js';
 import type { ProviderRegistry } from './providers/registry.js';
 
 export interface AppDeps {
@@ -22,6 +33,11 @@ export interface AppDeps {
   cipher: Cipher;
   registry: ProviderRegistry;
   log: Logger;
+  /**
+   * How Client ID Metadata Documents are fetched. Production uses the defaults (public
+   * addresses only, Node's CA bundle); tests inject a loopback-allowing policy and their CA.
+   */
+  clientMetadataFetch?: ClientMetadataFetchOptions;
 }
 
 /** JSON bodies above this are refused with 413 before they are parsed. */
@@ -39,6 +55,15 @@ export function buildApp(deps: AppDeps): Express {
   });
   const mcp = createMcpHandler({ registry, tokens, log });
   const auth = authenticate(keys);
+  const endpoints = oauthEndpoints(config.publicUrl);
+  // /mcp also takes this server's OAuth access tokens, and its 401s point at the resource metadata.
+  const mcpAuth = authenticate(keys, {
+    accessTokens: createAccessTokenVerifier(pool, endpoints.resource),
+    challenge: `Bearer realm="mcp-oauth-proxy", resource_metadata="${endpoints.resourceMetadata}", scope="${OAUTH_SCOPES.join(' ')}"`,
+  });
+  const cookies = signInCookies(config.publicUrl);
+  const signIn = { pool, cipher, registry, publicUrl: config.publicUrl, endpoints, log };
+  const clients = createClientDirectory(pool, createClientMetadataResolver(deps.clientMetadataFetch));
 
   const app = express();
   app.disable('x-powered-by');
@@ -46,12 +71,27 @@ export function buildApp(deps: AppDeps): Express {
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
   app.use(helmet());
   app.use(requestLog(log));
+  // OAuth endpoints parse their own (smaller, form-encoded) bodies, so they come before the JSON parser.
+  app.use(oauthMetadataRouter({ endpoints }));
+  app.use(oauthRegisterRouter({ pool, log }));
+  app.use(oauthTokenRouter({ pool, endpoints, log }));
+  app.use(oauthAuthorizeRouter({ ...signIn, clients, keys, cookies }));
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
 
   app.use(healthRouter({ pool }));
   app.use(usersRouter({ pool, keys }));
-  app.use(connectRouter({ pool, cipher, registry, publicUrl: config.publicUrl, log, authenticate: auth }));
-  app.use(mcpRouter({ mcp, publicUrl: config.publicUrl, authenticate: auth }));
+  app.use(
+    connectRouter({
+      pool,
+      cipher,
+      registry,
+      publicUrl: config.publicUrl,
+      log,
+      authenticate: auth,
+      signInCallback: oauthSignInCallback({ ...signIn, cookies }),
+    }),
+  );
+  app.use(mcpRouter({ mcp, publicUrl: config.publicUrl, authenticate: mcpAuth }));
 
   app.use(notFound);
   app.use(errorHandler(log));

@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Cipher } from '../crypto/cipher.js';
-import { withTransaction, type Pool } from '../db/pool.js';
+import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
 import { AppError, InvalidRequestError, NotFoundError } from '../errors.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { OAuth2ProviderDefinition } from '../providers/schema.js';
 import { upsertConnection } from './connection-store.js';
-import { buildAuthorizationUrl, exchangeCode, TokenRequestError } from './oauth-client.js';
+import { buildAuthorizationUrl, exchangeCode, TokenRequestError, type TokenSet } from './oauth-client.js';
 import { consumeState, insertState } from './state-store.js';
 
 /** A callback that cannot complete; rendered as an HTML error page (always 4xx). */
@@ -36,18 +36,30 @@ export function oauthProvider(registry: ProviderRegistry, providerId: string): O
 }
 
 /** Step 1: remember who is connecting (and the PKCE verifier), hand back the upstream URL. */
-export async function startConnect(deps: ConnectFlowDeps, userId: string, providerId: string): Promise<{ authorizationUrl: string; state: string }> {
-  const provider = oauthProvider(deps.registry, providerId);
+export function startConnect(deps: ConnectFlowDeps, userId: string, providerId: string): Promise<{ authorizationUrl: string; state: string }> {
+  return beginUpstreamLogin(deps, { userId, providerId, authorizationRequestId: null });
+}
+
+/**
+ * Starts an upstream login. `userId` is null when an MCP client's sign-in started it: the
+ * upstream account then decides who the user is (see oauth-server/sign-in.ts).
+ */
+export async function beginUpstreamLogin(
+  deps: ConnectFlowDeps,
+  login: { userId: string | null; providerId: string; authorizationRequestId: string | null },
+): Promise<{ authorizationUrl: string; state: string }> {
+  const provider = oauthProvider(deps.registry, login.providerId);
   const state = randomBytes(32).toString('base64url');
   const verifier = provider.pkce ? randomBytes(32).toString('base64url') : undefined;
   await insertState(deps.pool, {
     state,
-    userId,
-    providerId,
-    codeVerifierEnc: verifier ? deps.cipher.encrypt(verifier, `state:${userId}`) : null,
+    userId: login.userId,
+    providerId: provider.id,
+    authorizationRequestId: login.authorizationRequestId,
+    codeVerifierEnc: verifier ? deps.cipher.encrypt(verifier, verifierAad(login.userId, login.authorizationRequestId)) : null,
   });
   const authorizationUrl = buildAuthorizationUrl(provider, {
-    redirectUri: redirectUriFor(deps.publicUrl, providerId),
+    redirectUri: redirectUriFor(deps.publicUrl, provider.id),
     state,
     codeChallenge: verifier ? createHash('sha256').update(verifier).digest('base64url') : undefined,
   });
@@ -61,49 +73,86 @@ export interface CallbackQuery {
   error_description?: string | undefined;
 }
 
+/** A callback whose state was valid and has now been used up. */
+export interface ConsumedCallback {
+  provider: OAuth2ProviderDefinition;
+  userId: string | null;
+  authorizationRequestId: string | null;
+  codeVerifierEnc: string | null;
+}
+
 /**
- * Step 2: the upstream sent the browser back. The state is consumed first and atomically,
- * so it is single-use whatever happens next; tokens are stored only after a good exchange.
+ * Step 2a: the upstream sent the browser back. The state is consumed first and atomically,
+ * so it is single-use whatever happens next.
  */
-export async function completeConnect(deps: ConnectFlowDeps, providerId: string, query: CallbackQuery): Promise<{ providerName: string; accountId: string | null }> {
+export async function consumeCallbackState(deps: ConnectFlowDeps, providerId: string, query: CallbackQuery): Promise<ConsumedCallback> {
   const provider = deps.registry.provider(providerId);
   if (!provider || provider.auth !== 'oauth2') throw new CallbackError(`Unknown provider "${providerId}".`, 'not_found');
   if (!query.state) throw new CallbackError('The link is missing its state parameter. Start connecting again.');
-
   const saved = await consumeState(deps.pool, query.state, providerId);
   if (!saved) throw new CallbackError('This link is unknown or has already been used. Start connecting again.', 'invalid_state');
   if (saved.expired) throw new CallbackError('This link has expired. Start connecting again.', 'expired_state');
+  return { provider, userId: saved.userId, authorizationRequestId: saved.authorizationRequestId, codeVerifierEnc: saved.codeVerifierEnc };
+}
+
+/** Step 2b: turn the upstream's answer into tokens (or a CallbackError saying why not). */
+export async function exchangeCallbackCode(deps: ConnectFlowDeps, consumed: ConsumedCallback, query: CallbackQuery): Promise<TokenSet> {
+  const { provider } = consumed;
   if (query.error) {
     const detail = query.error_description ? `: ${query.error_description.slice(0, 300)}` : '';
     throw new CallbackError(`${provider.name} did not grant access (${query.error.slice(0, 100)}${detail}).`, 'access_denied');
   }
   if (!query.code) throw new CallbackError(`${provider.name} sent no authorization code. Start connecting again.`);
-
-  let tokens;
   try {
-    tokens = await exchangeCode(provider, {
+    return await exchangeCode(provider, {
       code: query.code,
-      redirectUri: redirectUriFor(deps.publicUrl, providerId),
-      codeVerifier: saved.codeVerifierEnc ? deps.cipher.decrypt(saved.codeVerifierEnc, `state:${saved.userId}`) : undefined,
+      redirectUri: redirectUriFor(deps.publicUrl, provider.id),
+      codeVerifier: consumed.codeVerifierEnc
+        ? deps.cipher.decrypt(consumed.codeVerifierEnc, verifierAad(consumed.userId, consumed.authorizationRequestId))
+        : undefined,
     });
   } catch (err) {
     if (err instanceof TokenRequestError) throw new CallbackError(`Could not finish connecting ${provider.name}: ${err.message}.`, 'exchange_failed');
     throw err;
   }
+}
 
-  const aad = connectionAad(saved.userId, providerId);
-  await withTransaction(deps.pool, (tx) =>
-    upsertConnection(tx, {
-      userId: saved.userId,
-      providerId,
-      accountId: tokens.accountId,
-      scopes: tokens.scopes ?? provider.scopes,
-      accessTokenEnc: deps.cipher.encrypt(tokens.accessToken, aad),
-      refreshTokenEnc: tokens.refreshToken ? deps.cipher.encrypt(tokens.refreshToken, aad) : null,
-      expiresAt: tokens.expiresAt,
-    }),
-  );
-  return { providerName: provider.name, accountId: tokens.accountId };
+/** Step 3: store the upstream tokens (encrypted, bound to their owner) as the user's connection. */
+export async function saveConnection(db: Queryable, cipher: Cipher, userId: string, provider: OAuth2ProviderDefinition, tokens: TokenSet): Promise<void> {
+  const aad = connectionAad(userId, provider.id);
+  await upsertConnection(db, {
+    userId,
+    providerId: provider.id,
+    accountId: tokens.accountId,
+    scopes: tokens.scopes ?? provider.scopes,
+    accessTokenEnc: cipher.encrypt(tokens.accessToken, aad),
+    refreshTokenEnc: tokens.refreshToken ? cipher.encrypt(tokens.refreshToken, aad) : null,
+    expiresAt: tokens.expiresAt,
+  });
+}
+
+/**
+ * The plain connect flow's callback (a user connecting with their key): consume the state,
+ * exchange the code, store the tokens. Sign-in states (no user yet) are not for this function.
+ */
+export async function completeConnect(deps: ConnectFlowDeps, providerId: string, query: CallbackQuery): Promise<{ providerName: string; accountId: string | null }> {
+  return finishConnect(deps, await consumeCallbackState(deps, providerId, query), query);
+}
+
+/** completeConnect after the state was consumed. */
+export async function finishConnect(deps: ConnectFlowDeps, consumed: ConsumedCallback, query: CallbackQuery): Promise<{ providerName: string; accountId: string | null }> {
+  if (consumed.userId === null || consumed.authorizationRequestId !== null) {
+    throw new CallbackError('This link belongs to a sign-in from an AI client. Start again from the client.', 'invalid_state');
+  }
+  const userId = consumed.userId;
+  const tokens = await exchangeCallbackCode(deps, consumed, query);
+  await withTransaction(deps.pool, (tx) => saveConnection(tx, deps.cipher, userId, consumed.provider, tokens));
+  return { providerName: consumed.provider.name, accountId: tokens.accountId };
+}
+
+/** The PKCE verifier is bound to who started the login, so a state row cannot be re-pointed. */
+function verifierAad(userId: string | null, authorizationRequestId: string | null): string {
+  return userId !== null ? `state:${userId}` : `state:authorization:${authorizationRequestId}`;
 }
 
 /** Binds stored tokens to their owner: a ciphertext moved to another user's row will not decrypt. */

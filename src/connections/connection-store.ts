@@ -106,3 +106,29 @@ export async function deleteConnection(db: Queryable, userId: string, providerId
   ]);
   return rows[0] ? toConnection(rows[0]) : undefined;
 }
+
+/**
+ * The user an upstream account signs in as: the owner of a connection to that account. If
+ * several users connected the same account, the oldest user wins, so the answer never changes
+ * as connections come and go. `disabled` lets the caller refuse rather than create a new user.
+ */
+export async function findUserByUpstreamAccount(db: Queryable, providerId: string, accountId: string): Promise<{ userId: string; disabled: boolean } | undefined> {
+  const { rows } = await db.query<{ user_id: string; disabled: boolean }>(
+    `SELECT c.user_id, u.disabled_at IS NOT NULL AS disabled
+       FROM connections c JOIN users u ON u.id = c.user_id
+      WHERE c.provider_id = $1 AND c.account_id = $2
+      ORDER BY u.created_at, u.id LIMIT 1`,
+    [providerId, accountId],
+  );
+  const row = rows[0];
+  return row ? { userId: row.user_id, disabled: row.disabled } : undefined;
+}
+
+/** Whether the user has a connection to one of these providers that does not need re-authorizing. */
+export async function hasWorkingConnection(db: Queryable, userId: string, providerIds: readonly string[]): Promise<boolean> {
+  const { rowCount } = await db.query(
+    'SELECT 1 FROM connections WHERE user_id = $1 AND provider_id = ANY($2) AND reauth_required_at IS NULL LIMIT 1',
+    [userId, [...providerIds]],
+  );
+  return (rowCount ?? 0) > 0;
+}

@@ -5,8 +5,11 @@ import type { Queryable } from '../db/pool.js';
 export const STATE_TTL_SECONDS = 600;
 
 export interface StateRow {
-  userId: string;
+  /** null when an MCP sign-in started the login: the upstream account decides who it is. */
+  userId: string | null;
   providerId: string;
+  /** The pending MCP authorization this login belongs to, if any. */
+  authorizationRequestId: string | null;
   codeVerifierEnc: string | null;
   expired: boolean;
 }
@@ -18,12 +21,12 @@ export function hashState(state: string): Buffer {
 
 export async function insertState(
   db: Queryable,
-  state: { state: string; userId: string; providerId: string; codeVerifierEnc: string | null },
+  state: { state: string; userId: string | null; providerId: string; authorizationRequestId?: string | null; codeVerifierEnc: string | null },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO oauth_states (state_hash, user_id, provider_id, code_verifier_enc, expires_at)
-     VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))`,
-    [hashState(state.state), state.userId, state.providerId, state.codeVerifierEnc, STATE_TTL_SECONDS],
+    `INSERT INTO oauth_states (state_hash, user_id, provider_id, authorization_request_id, code_verifier_enc, expires_at)
+     VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))`,
+    [hashState(state.state), state.userId, state.providerId, state.authorizationRequestId ?? null, state.codeVerifierEnc, STATE_TTL_SECONDS],
   );
 }
 
@@ -32,14 +35,26 @@ export async function insertState(
  * state cannot both succeed (single use). An expired row is consumed too, and reported as such.
  */
 export async function consumeState(db: Queryable, state: string, providerId: string): Promise<StateRow | undefined> {
-  const { rows } = await db.query<{ user_id: string; provider_id: string; code_verifier_enc: string | null; expired: boolean }>(
+  const { rows } = await db.query<{
+    user_id: string | null;
+    provider_id: string;
+    authorization_request_id: string | null;
+    code_verifier_enc: string | null;
+    expired: boolean;
+  }>(
     `DELETE FROM oauth_states WHERE state_hash = $1 AND provider_id = $2
-     RETURNING user_id, provider_id, code_verifier_enc, expires_at <= now() AS expired`,
+     RETURNING user_id, provider_id, authorization_request_id, code_verifier_enc, expires_at <= now() AS expired`,
     [hashState(state), providerId],
   );
   const row = rows[0];
   return row
-    ? { userId: row.user_id, providerId: row.provider_id, codeVerifierEnc: row.code_verifier_enc, expired: row.expired }
+    ? {
+        userId: row.user_id,
+        providerId: row.provider_id,
+        authorizationRequestId: row.authorization_request_id,
+        codeVerifierEnc: row.code_verifier_enc,
+        expired: row.expired,
+      }
     : undefined;
 }
 

@@ -9,7 +9,8 @@ export function escapeHtml(value: string): string {
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1a1a1a}
 h1{font-size:1.5rem}.ok{color:#146c2e}.fail{color:#a4161a}code{background:#f2f2f2;padding:.1rem .3rem;border-radius:3px}`;
 
-function page(title: string, body: string): string {
+/** The shared frame of every HTML page; `body` must already be escaped markup. */
+export function page(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(title)} · mcp-oauth-proxy</title><style>${STYLE}</style></head>

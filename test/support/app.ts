@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type AppDeps } from '../../src/app.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { createLogger } from '../../src/log.js';
@@ -31,6 +31,8 @@ export interface TestAppOptions {
   providers?: unknown[] | ((publicUrl: string) => Promise<unknown[]>);
   env?: Record<string, string>;
   encryptionKey?: Buffer;
+  /** How the app fetches Client ID Metadata Documents (tests trust a local HTTPS server). */
+  clientMetadataFetch?: AppDeps['clientMetadataFetch'];
 }
 
 /**
@@ -54,7 +56,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const registry = createRegistry(parseProviders({ providers: raw }, { ...process.env, ...options.env }));
   const pool = createPool(options.databaseUrl);
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
-  server.on('request', buildApp({ config: { publicUrl: url }, pool, cipher, registry, log }));
+  server.on('request', buildApp({ config: { publicUrl: url }, pool, cipher, registry, log, ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}) }));
 
   return {
     url,
@@ -134,12 +136,18 @@ export function bearer(apiKey: string): Record<string, string> {
 
 /** The usual fixture: a fresh database, the test upstream registered for this app, and the app. */
 export async function startAppWithUpstream(
-  options: { accessTokenTtl?: number; tokenAuth?: 'client_secret_basic' | 'client_secret_post'; provider?: Record<string, unknown> } = {},
+  options: {
+    accessTokenTtl?: number;
+    tokenAuth?: 'client_secret_basic' | 'client_secret_post';
+    provider?: Record<string, unknown>;
+    clientMetadataFetch?: AppDeps['clientMetadataFetch'];
+  } = {},
 ): Promise<{ app: TestApp; upstream: TestUpstream; db: TestDatabase; close(): Promise<void> }> {
   const db = await createTestDatabase();
   let upstream: TestUpstream | undefined;
   const app = await startApp({
     databaseUrl: db.url,
+    ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
     providers: async (url) => {
       upstream = await startUpstream({
         redirectUris: [`${url}/api/connect/acme/callback`],

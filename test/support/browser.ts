@@ -105,7 +105,7 @@ function decodeHtml(text: string): string {
  * Just enough of a browser cookie jar for one host: honours Path (oidc-provider scopes its
  * interaction cookies to /interaction/:uid and /auth/:uid) and deletion by Expires/Max-Age.
  */
-class CookieJar {
+export class CookieJar {
   readonly #cookies = new Map<string, { name: string; value: string; path: string }>();
 
   store(requestUrl: URL, setCookieHeaders: string[]): void {

@@ -3,15 +3,24 @@ import { ForbiddenError, UnauthorizedError } from '../../errors.js';
 import type { KeyService } from '../../keys/key-service.js';
 import type { Scope } from '../../keys/scopes.js';
 import type { Caller } from '../../mcp/call-tool.js';
+import type { AccessTokenVerifier } from '../../oauth-server/access-token-verifier.js';
 
-const REALM = 'Bearer realm="mcp-oauth-proxy"';
+const DEFAULT_REALM = 'Bearer realm="mcp-oauth-proxy"';
+
+export interface AuthenticateOptions {
+  /** Also accept this server's OAuth access tokens: any Bearer value that is not an `sk_` key (only on /mcp, the resource they are bound to). */
+  accessTokens?: AccessTokenVerifier;
+  /** The WWW-Authenticate challenge of a 401; /mcp names its resource metadata (RFC 9728 §5.1). */
+  challenge?: string;
+}
 
 /**
  * Resolves `Authorization: Bearer sk_…` or `X-API-Key: sk_…` to the calling user.
  * Keys in the query string are refused on purpose: URLs end up in logs, browser history and
  * Referer headers.
  */
-export function authenticate(keys: KeyService): RequestHandler {
+export function authenticate(keys: KeyService, options: AuthenticateOptions = {}): RequestHandler {
+  const REALM = options.challenge ?? DEFAULT_REALM;
   return async (req: Request, res: Response, next: NextFunction) => {
     const presented = presentedKey(req);
     if (!presented) {
@@ -22,6 +31,17 @@ export function authenticate(keys: KeyService): RequestHandler {
           : 'Missing API key. Send Authorization: Bearer sk_… or X-API-Key: sk_….',
         REALM,
       );
+    }
+    if (options.accessTokens && !presented.startsWith('sk_')) {
+      const token = await options.accessTokens.verify(presented);
+      if (!token) {
+        throw new UnauthorizedError(
+          'The access token is invalid, expired or revoked.',
+          `${REALM}, error="invalid_token", error_description="The access token is invalid, expired or revoked"`,
+        );
+      }
+      res.locals.caller = { userId: token.userId, scopes: token.scopes, keyPrefix: token.label } satisfies Caller;
+      return next();
     }
     const record = await keys.verify(presented);
     if (!record) {

@@ -1,6 +1,14 @@
-import { Router, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import { CallbackError, completeConnect, startConnect, type ConnectFlowDeps } from '../../connections/connect-flow.js';
+import {
+  CallbackError,
+  consumeCallbackState,
+  finishConnect,
+  startConnect,
+  type CallbackQuery as Query,
+  type ConnectFlowDeps,
+  type ConsumedCallback,
+} from '../../connections/connect-flow.js';
 import { connectionStatus, disconnect } from '../../connections/manage.js';
 import type { Logger } from '../../log.js';
 import { callerOf, requireScope } from '../middleware/authenticate.js';
@@ -13,8 +21,11 @@ const CallbackQuery = z.object({
   error_description: z.string().max(2048).optional(),
 });
 
+/** Finishes the callback of an upstream login an MCP client's sign-in started (oauth-server). */
+export type SignInCallback = (req: Request, res: Response, consumed: ConsumedCallback, query: Query) => Promise<void>;
+
 /** Connect an upstream account: start → (browser at the upstream) → callback; status; disconnect. */
-export function connectRouter(deps: ConnectFlowDeps & { log: Logger; authenticate: RequestHandler }): Router {
+export function connectRouter(deps: ConnectFlowDeps & { log: Logger; authenticate: RequestHandler; signInCallback?: SignInCallback }): Router {
   const router = Router();
   const authed = [deps.authenticate, requireScope('connections')];
 
@@ -36,7 +47,13 @@ export function connectRouter(deps: ConnectFlowDeps & { log: Logger; authenticat
       return;
     }
     try {
-      const { providerName, accountId } = await completeConnect(deps, req.params.provider as string, query.data);
+      const consumed = await consumeCallbackState(deps, req.params.provider as string, query.data);
+      // The one redirect URI registered upstream serves both flows (CONTRACT "Providers file").
+      if (consumed.authorizationRequestId !== null && deps.signInCallback) {
+        await deps.signInCallback(req, res, consumed, query.data);
+        return;
+      }
+      const { providerName, accountId } = await finishConnect(deps, consumed, query.data);
       res.status(200).type('html').send(successPage(providerName, accountId));
     } catch (err) {
       if (!(err instanceof CallbackError)) throw err;

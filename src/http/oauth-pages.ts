@@ -1,0 +1,60 @@
+import type { ConsentView } from '../oauth-server/authorize.js';
+import { isLoopbackRedirect, redirectTarget } from '../oauth-server/redirect-uris.js';
+import { SCOPE_WORDS, type OAuthScope } from '../oauth-server/scopes.js';
+import { escapeHtml, page } from './pages.js';
+
+const FORM_STYLE = `<style>form{margin:1rem 0}button{font:inherit;padding:.5rem 1rem;margin:.25rem .5rem .25rem 0;cursor:pointer}
+.primary{background:#146c2e;color:#fff;border:0;border-radius:4px}.secondary{background:#fff;border:1px solid #888;border-radius:4px}
+input,select{font:inherit;padding:.4rem;margin:.25rem 0;width:100%;box-sizing:border-box}.warn{background:#fff4e5;padding:.5rem;border-radius:4px}
+details{margin:1rem 0}ul{padding-left:1.2rem}</style>`;
+
+/** The consent page: who asks, what for, where the browser goes next, and how to sign in. */
+export function consentPage(view: ConsentView): string {
+  const { request, handle, csrf, sessionUser, providers } = view;
+  const client = request.client;
+  const name = client.clientName ?? 'An application';
+  const hidden = (decision: string) =>
+    `<input type="hidden" name="request" value="${escapeHtml(handle)}"><input type="hidden" name="csrf_token" value="${escapeHtml(csrf)}"><input type="hidden" name="decision" value="${decision}">`;
+  const providerSelect =
+    providers.length > 1
+      ? `<label>Account to connect if you have none yet<select name="provider">${providers.map((p) => `<option value="${escapeHtml(p.id)}">${escapeHtml(p.name)}</option>`).join('')}</select></label>`
+      : '';
+  const identity =
+    client.kind === 'metadata_document'
+      ? `<p>Identified by its metadata at <code>${escapeHtml(new URL(client.clientId).host)}</code>.</p>`
+      : '';
+  const loopbackWarning = isLoopbackRedirect(request.redirectUri)
+    ? '<p class="warn">This application receives the answer on your own computer (localhost). Continue only if you just started this sign-in yourself.</p>'
+    : '';
+
+  const sections: string[] = [];
+  if (sessionUser) {
+    sections.push(`<form method="post" action="/oauth/authorize/decision">${hidden('allow_session')}${providerSelect}
+<button class="primary" type="submit">Allow as ${escapeHtml(sessionUser.name ?? 'your account')}</button></form>`);
+  }
+  if (providers.length > 0) {
+    sections.push(`<form method="post" action="/oauth/authorize/decision">${hidden('allow')}
+${providers.map((p) => `<button class="${sessionUser ? 'secondary' : 'primary'}" type="submit" name="provider" value="${escapeHtml(p.id)}">Allow and sign in with ${escapeHtml(p.name)}</button>`).join('\n')}</form>`);
+  }
+  sections.push(`<details${providers.length === 0 && !sessionUser ? ' open' : ''}><summary>I already have an API key (sk_…) for this server</summary>
+<form method="post" action="/oauth/authorize/decision">${hidden('allow_key')}
+<label>API key<input type="password" name="api_key" autocomplete="off" required></label>${providerSelect}
+<button class="secondary" type="submit">Allow with this key</button></form></details>`);
+  sections.push(`<form method="post" action="/oauth/authorize/decision">${hidden('deny')}<button class="secondary" type="submit">Deny</button></form>`);
+
+  return page(
+    `Allow ${name}?`,
+    `${FORM_STYLE}<h1>Allow ${escapeHtml(name)} to use your tools?</h1>
+${identity}
+<p><strong>${escapeHtml(name)}</strong> will be able to:</p>
+<ul>${request.scopes.map((s) => `<li>${escapeHtml(SCOPE_WORDS[s as OAuthScope])}</li>`).join('')}</ul>
+<p>After you decide, you will be sent back to <code>${escapeHtml(redirectTarget(request.redirectUri))}</code><br><small>${escapeHtml(request.redirectUri)}</small></p>
+${loopbackWarning}
+${sections.join('\n')}`,
+  );
+}
+
+/** An authorization that cannot go back to the client: shown here, never redirected. */
+export function signInErrorPage(title: string, message: string): string {
+  return page(title, `<h1 class="fail">${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>`);
+}

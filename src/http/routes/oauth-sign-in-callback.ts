@@ -1,0 +1,23 @@
+import type { SignInCookies } from '../cookies.js';
+import { AuthorizationPageError } from '../../oauth-server/errors.js';
+import { completeUpstreamSignIn, type SignInDeps } from '../../oauth-server/sign-in.js';
+import { signInErrorPage } from '../oauth-pages.js';
+import type { SignInCallback } from './connect.js';
+import { sendOutcome, sendSignInPage } from './oauth-authorize.js';
+
+/**
+ * The sign-in half of `/api/connect/:provider/callback`: the upstream login of an MCP client's
+ * authorization ends in a redirect to the client (code or error), or a page when the request is
+ * gone or the browser is not the one that approved.
+ */
+export function oauthSignInCallback(deps: SignInDeps & { cookies: SignInCookies }): SignInCallback {
+  return async (req, res, consumed, query) => {
+    try {
+      const outcome = await completeUpstreamSignIn(deps, consumed, query, deps.cookies.read(req).browserId);
+      sendOutcome(res, deps.cookies, outcome);
+    } catch (err) {
+      if (!(err instanceof AuthorizationPageError)) throw err;
+      sendSignInPage(res, err.status, signInErrorPage(err.title, err.description));
+    }
+  };
+}
