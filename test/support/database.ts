@@ -25,6 +25,13 @@ const TEMPLATE_PREFIX = 'mcp_proxy_tmpl_';
 const DATABASE_PREFIX = 'mcp_proxy_test_';
 /** Advisory-lock key shared by every test process that may build the template. */
 const TEMPLATE_LOCK = 'mcp-oauth-proxy:test-template';
+/**
+ * Other templates are retired only when built longer ago than this: several checkouts (with
+ * different migrations) may be testing against one server at once, each with its own template.
+ */
+const STALE_TEMPLATE_MS = 60 * 60 * 1000;
+/** PostgreSQL's invalid_catalog_name: the template database does not exist. */
+const UNDEFINED_DATABASE = '3D000';
 
 /** Connection string with rights to create databases: TEST_DATABASE_URL, else local trust-auth PostgreSQL. */
 export function adminUrl(): string {
@@ -39,9 +46,17 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     template = undefined;
     throw err;
   });
-  const source = await template;
   const name = `${DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
-  await withAdmin((admin) => admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(source)}`));
+  try {
+    await withAdmin(async (admin) => admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(await (template as Promise<string>))}`));
+  } catch (err) {
+    // A checkout with other migrations, testing on the same server, may have retired our template
+    // since we looked it up: build it again, once.
+    if ((err as { code?: string }).code !== UNDEFINED_DATABASE) throw err;
+    template = ensureTemplate();
+    const source = await template;
+    await withAdmin((admin) => admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(source)}`));
+  }
   return {
     url: databaseUrl(name),
     drop: async () => {
@@ -75,12 +90,18 @@ async function buildTemplate(admin: pg.Client, name: string): Promise<void> {
   await admin.query(`CREATE DATABASE ${ident(scratch)}`);
   await runMigrations(databaseUrl(scratch));
   await admin.query(`ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(name)}`);
+  // Digits only, so the literal is safe by construction (COMMENT takes no parameters).
+  await admin.query(`COMMENT ON DATABASE ${ident(name)} IS 'built:${Date.now()}'`);
 
-  const stale = await admin.query<{ datname: string }>(
-    `SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2`,
+  const stale = await admin.query<{ datname: string; built: string | null }>(
+    `SELECT datname, substring(shobj_description(oid, 'pg_database') FROM '^built:(\\d+)$') AS built
+       FROM pg_database WHERE datname LIKE $1 AND datname <> $2`,
     [`${TEMPLATE_PREFIX.replaceAll('_', '\\_')}%`, name],
   );
-  for (const { datname } of stale.rows) await admin.query(`DROP DATABASE IF EXISTS ${ident(datname)} WITH (FORCE)`);
+  for (const { datname, built } of stale.rows) {
+    if (built !== null && Date.now() - Number(built) < STALE_TEMPLATE_MS) continue;
+    await admin.query(`DROP DATABASE IF EXISTS ${ident(datname)} WITH (FORCE)`);
+  }
 }
 
 /** First 8 hex digits of a SHA-256 over every migration's file name and contents, in order. */
