@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Config } from './config.js';
 import { createAccessTokenSource } from './connections/access-tokens.js';
+import { createCredentialSource } from './connections/credentials.js';
 import type { Cipher } from './crypto/cipher.js';
 import type { Pool } from './db/pool.js';
 import { authenticate } from './http/middleware/authenticate.js';
@@ -37,7 +38,8 @@ export function buildApp(deps: AppDeps): Express {
     log,
     connectUrl: (providerId) => `${config.publicUrl}/api/connect/${providerId}/start`,
   });
-  const mcp = createMcpHandler({ registry, tokens, log });
+  const credentials = createCredentialSource({ db: pool, cipher, tokens, publicUrl: config.publicUrl });
+  const mcp = createMcpHandler({ registry, credentials, log, publicUrl: config.publicUrl });
   const auth = authenticate(keys);
 
   const app = express();
