@@ -11,11 +11,13 @@ import { requestLog } from './http/middleware/request-log.js';
 import { connectRouter } from './http/routes/connect.js';
 import { healthRouter } from './http/routes/health.js';
 import { mcpRouter } from './http/routes/mcp.js';
+import { usageRouter } from './http/routes/usage.js';
 import { usersRouter } from './http/routes/users.js';
 import { createKeyService } from './keys/key-service.js';
 import type { Logger } from './log.js';
 import { createMcpHandler } from './mcp/mcp-server.js';
 import type { ProviderRegistry } from './providers/registry.js';
+import type { UsageRecorder } from './usage/usage-recorder.js';
 
 export interface AppDeps {
   config: Pick<Config, 'publicUrl'>;
@@ -23,6 +25,11 @@ export interface AppDeps {
   cipher: Cipher;
   registry: ProviderRegistry;
   log: Logger;
+  /**
+   * Tool-call counters. The caller owns its lifecycle (`start()` with the server, `stop()` on
+   * shutdown so nothing pending is lost), and chooses its flush interval.
+   */
+  usage: UsageRecorder;
 }
 
 /** JSON bodies above this are refused with 413 before they are parsed. */
@@ -30,7 +37,7 @@ const BODY_LIMIT = '1mb';
 
 /** Builds the HTTP app without listening (STYLE §8): main.ts listens, tests use port 0. */
 export function buildApp(deps: AppDeps): Express {
-  const { config, pool, cipher, registry, log } = deps;
+  const { config, pool, cipher, registry, log, usage } = deps;
   const keys = createKeyService(pool);
   const tokens = createAccessTokenSource({
     pool,
@@ -39,7 +46,7 @@ export function buildApp(deps: AppDeps): Express {
     connectUrl: (providerId) => `${config.publicUrl}/api/connect/${providerId}/start`,
   });
   const credentials = createCredentialSource({ db: pool, cipher, tokens, publicUrl: config.publicUrl });
-  const mcp = createMcpHandler({ registry, credentials, log, publicUrl: config.publicUrl });
+  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl });
   const auth = authenticate(keys);
 
   const app = express();
@@ -54,6 +61,7 @@ export function buildApp(deps: AppDeps): Express {
   app.use(usersRouter({ pool, keys }));
   app.use(connectRouter({ pool, cipher, registry, publicUrl: config.publicUrl, log, authenticate: auth }));
   app.use(mcpRouter({ mcp, publicUrl: config.publicUrl, authenticate: auth }));
+  app.use(usageRouter({ pool, usage, authenticate: auth }));
 
   app.use(notFound);
   app.use(errorHandler(log));

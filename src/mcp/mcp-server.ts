@@ -3,6 +3,7 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ProviderRegistry } from '../providers/registry.js';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
 import { VERSION } from '../version.js';
 import { callTool, type Caller, type ToolCallDeps } from './call-tool.js';
 import { canUseTool } from './tool-access.js';
@@ -16,7 +17,7 @@ export interface McpHandler {
  * Stateless streamable HTTP (no Mcp-Session-Id): every request carries its key and any
  * instance can answer it, so the service scales horizontally with no sticky sessions.
  */
-export function createMcpHandler(deps: ToolCallDeps & { registry: ProviderRegistry }): McpHandler {
+export function createMcpHandler(deps: ToolCallDeps & { registry: ProviderRegistry; usage: UsageRecorder }): McpHandler {
   const describe = (tool: ProviderRegistry['tools'][number]): Tool => ({
     name: tool.name,
     title: tool.definition.name,
@@ -36,16 +37,26 @@ export function createMcpHandler(deps: ToolCallDeps & { registry: ProviderRegist
     server.setRequestHandler(ListToolsRequestSchema, () => ({
       tools: deps.registry.tools.filter((tool) => canUseTool(caller.scopes, tool)).map(describe),
     }));
-    server.setRequestHandler(CallToolRequestSchema, (request) => {
+    server.setRequestHandler(CallToolRequestSchema, async (request) => {
       const tool = deps.registry.tool(request.params.name);
       if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+      // Every call of a known tool counts, refused or failed ones as errors (in memory; flushed in batches).
+      const count = (ok: boolean): void => deps.usage.record({ userId: caller.userId, providerId: tool.provider.id, tool: tool.name, ok });
       if (!canUseTool(caller.scopes, tool)) {
+        count(false);
         return {
           content: [{ type: 'text', text: `insufficient_scope: this API key may only use read-only tools; ${tool.name} needs the tools:write scope.` }],
           isError: true,
         };
       }
-      return callTool(deps, caller, tool, request.params.arguments);
+      try {
+        const result = await callTool(deps, caller, tool, request.params.arguments);
+        count(result.isError !== true);
+        return result;
+      } catch (err) {
+        count(false);
+        throw err;
+      }
     });
     return server;
   }

@@ -8,6 +8,7 @@ import { createPool, type Pool } from '../../src/db/pool.js';
 import { createLogger } from '../../src/log.js';
 import { parseProviders } from '../../src/providers/load.js';
 import { createRegistry } from '../../src/providers/registry.js';
+import { createUsageRecorder, type UsageRecorder } from '../../src/usage/usage-recorder.js';
 import { authorizeInBrowser } from './browser.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { startUpstream, type TestUpstream } from './upstream.js';
@@ -19,6 +20,8 @@ export interface TestApp {
   pool: Pool;
   /** Every log line the app wrote, as raw JSON text. */
   logs: string[];
+  /** The app's tool-call counters; `flush()` writes them now. */
+  usage: UsageRecorder;
   close(): Promise<void>;
 }
 
@@ -31,6 +34,10 @@ export interface TestAppOptions {
   providers?: unknown[] | ((publicUrl: string) => Promise<unknown[]>);
   env?: Record<string, string>;
   encryptionKey?: Buffer;
+  /** How often tool-call counts are written (default 100 ms). */
+  usageFlushMs?: number;
+  /** Wraps the pool before the app gets it (e.g. to count round trips). */
+  wrapPool?: (pool: Pool) => Pool;
 }
 
 /**
@@ -53,16 +60,21 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const raw = typeof options.providers === 'function' ? await options.providers(url) : (options.providers ?? []);
   const registry = createRegistry(parseProviders({ providers: raw }, { ...process.env, ...options.env }));
   const pool = createPool(options.databaseUrl);
+  const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
-  server.on('request', buildApp({ config: { publicUrl: url }, pool, cipher, registry, log }));
+  const usage = createUsageRecorder({ db: appPool, log, flushIntervalMs: options.usageFlushMs ?? 100 });
+  server.on('request', buildApp({ config: { publicUrl: url }, pool: appPool, cipher, registry, log, usage }));
+  usage.start();
 
   return {
     url,
     pool,
     logs,
+    usage,
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+      await usage.stop();
       await pool.end();
     },
   };
