@@ -17,7 +17,7 @@ import { createKeyService } from './keys/key-service.js';
 import type { Logger } from './log.js';
 import { createMcpHandler } from './mcp/mcp-server.js';
 import type { ProviderRegistry } from './providers/registry.js';
-import type { UsageRecorder } from './usage/usage-recorder.js';
+import { createUsageRecorder } from './usage/usage-recorder.js';
 
 export interface AppDeps {
   config: Pick<Config, 'publicUrl'>;
@@ -25,19 +25,20 @@ export interface AppDeps {
   cipher: Cipher;
   registry: ProviderRegistry;
   log: Logger;
-  /**
-   * Tool-call counters. The caller owns its lifecycle (`start()` with the server, `stop()` on
-   * shutdown so nothing pending is lost), and chooses its flush interval.
-   */
-  usage: UsageRecorder;
+  /** How often tool-call counts are written (default 5 s; tests use a short one). */
+  usageFlushMs?: number;
 }
+
+/** The app, plus what must run when the server stops: the last write of tool-call counts. */
+export type App = Express & { close(): Promise<void> };
 
 /** JSON bodies above this are refused with 413 before they are parsed. */
 const BODY_LIMIT = '1mb';
 
 /** Builds the HTTP app without listening (STYLE §8): main.ts listens, tests use port 0. */
-export function buildApp(deps: AppDeps): Express {
-  const { config, pool, cipher, registry, log, usage } = deps;
+export function buildApp(deps: AppDeps): App {
+  const { config, pool, cipher, registry, log } = deps;
+  const usage = createUsageRecorder({ db: pool, log, ...(deps.usageFlushMs ? { flushIntervalMs: deps.usageFlushMs } : {}) });
   const keys = createKeyService(pool);
   const tokens = createAccessTokenSource({
     pool,
@@ -65,5 +66,7 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use(notFound);
   app.use(errorHandler(log));
-  return app;
+  usage.start();
+  // Call after the server has drained, so the last calls' counts are in the final write.
+  return Object.assign(app, { close: () => usage.stop() });
 }

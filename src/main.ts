@@ -10,7 +10,6 @@ import { startHousekeeping } from './housekeeping.js';
 import { createLogger } from './log.js';
 import { loadProviders, ProvidersFileError } from './providers/load.js';
 import { createRegistry } from './providers/registry.js';
-import { createUsageRecorder } from './usage/usage-recorder.js';
 
 /** Wires config → database → app → listen, and shuts all of it down in reverse on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -46,13 +45,11 @@ async function main(): Promise<void> {
   await runMigrations(databaseUrl, (msg) => log.debug(msg));
   const pool = createPool(databaseUrl);
 
-  const usage = createUsageRecorder({ db: pool, log });
-  const app = buildApp({ config, pool, cipher, registry: providers, log, usage });
+  const app = buildApp({ config, pool, cipher, registry: providers, log });
   const server = http.createServer(app);
   // Keep idle client connections a little longer than common load balancers (60 s) keep theirs.
   server.keepAliveTimeout = 65_000;
   const housekeeping = startHousekeeping(pool, log);
-  usage.start();
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   log.info(
@@ -68,8 +65,8 @@ async function main(): Promise<void> {
     housekeeping.stop();
     server.closeIdleConnections();
     await new Promise((resolve) => server.close(resolve));
-    // After the server has drained, so the last calls' counts are in the final flush.
-    await usage.stop();
+    // After the server has drained, so the last calls' tool-usage counts are in the final write.
+    await app.close();
     await pool.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     process.exit(0);

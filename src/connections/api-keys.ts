@@ -101,7 +101,7 @@ async function validateKey(provider: ApiKeyProviderDefinition, check: NonNullabl
   const what = `${check.method} ${check.path}`;
   let status: number;
   try {
-    ({ status } = await sendUpstream(provider, { url, method: check.method, body: undefined }, keyCredentials(provider, key), { timeoutMs: VALIDATE_TIMEOUT_MS }));
+    ({ status } = await sendUpstream(provider, { url, method: check.method, body: undefined }, keyCredentials(provider, key), VALIDATE_TIMEOUT_MS));
   } catch (err) {
     // Only the kind of failure is reported: the error could name the URL, which may carry the key.
     const reason = upstreamTimedOut(err) ? `did not answer within ${VALIDATE_TIMEOUT_MS / 1000} s` : 'could not be reached';

@@ -16,7 +16,6 @@ import { createPool } from '../../src/db/pool.js';
 import { createLogger } from '../../src/log.js';
 import { parseProviders } from '../../src/providers/load.js';
 import { createRegistry } from '../../src/providers/registry.js';
-import { createUsageRecorder } from '../../src/usage/usage-recorder.js';
 
 interface AppProcessConfig {
   databaseUrl: string;
@@ -39,9 +38,9 @@ const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 const log = createLogger(config.logLevel ?? 'info', process.stderr);
 const registry = createRegistry(parseProviders({ providers: config.providers ?? [] }, process.env));
 const pool = createPool(config.databaseUrl);
-const usage = createUsageRecorder({ db: pool, log, ...(config.usageFlushMs ? { flushIntervalMs: config.usageFlushMs } : {}) });
-server.on('request', buildApp({ config: { publicUrl: url }, pool, cipher: createCipher(Buffer.from(config.encryptionKey, 'base64')), registry, log, usage }));
-usage.start();
+const cipher = createCipher(Buffer.from(config.encryptionKey, 'base64'));
+const app = buildApp({ config: { publicUrl: url }, pool, cipher, registry, log, ...(config.usageFlushMs ? { usageFlushMs: config.usageFlushMs } : {}) });
+server.on('request', app);
 process.stdout.write(`${JSON.stringify({ url })}\n`);
 
 let stopping = false;
@@ -50,7 +49,7 @@ async function shutdown(): Promise<void> {
   stopping = true;
   server.closeIdleConnections();
   await new Promise((resolve) => server.close(resolve));
-  await usage.stop();
+  await app.close();
   await pool.end();
   process.exit(0);
 }

@@ -8,7 +8,6 @@ import { createPool, type Pool } from '../../src/db/pool.js';
 import { createLogger } from '../../src/log.js';
 import { parseProviders } from '../../src/providers/load.js';
 import { createRegistry } from '../../src/providers/registry.js';
-import { createUsageRecorder, type UsageRecorder } from '../../src/usage/usage-recorder.js';
 import { authorizeInBrowser } from './browser.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { startUpstream, type TestUpstream } from './upstream.js';
@@ -20,8 +19,6 @@ export interface TestApp {
   pool: Pool;
   /** Every log line the app wrote, as raw JSON text. */
   logs: string[];
-  /** The app's tool-call counters; `flush()` writes them now. */
-  usage: UsageRecorder;
   close(): Promise<void>;
 }
 
@@ -62,19 +59,17 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const pool = createPool(options.databaseUrl);
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
-  const usage = createUsageRecorder({ db: appPool, log, flushIntervalMs: options.usageFlushMs ?? 100 });
-  server.on('request', buildApp({ config: { publicUrl: url }, pool: appPool, cipher, registry, log, usage }));
-  usage.start();
+  const app = buildApp({ config: { publicUrl: url }, pool: appPool, cipher, registry, log, usageFlushMs: options.usageFlushMs ?? 100 });
+  server.on('request', app);
 
   return {
     url,
     pool,
     logs,
-    usage,
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      await usage.stop();
+      await app.close();
       await pool.end();
     },
   };
