@@ -8,7 +8,7 @@ export interface AdminCommand {
   name: string;
   /** One line for the command list. */
   summary: string;
-  /** Full usage text, shown on `--help` and on bad arguments. */
+  /** Argument synopsis, e.g. `[--from YYYY-MM-DD] [--user <id>]`. */
   usage: string;
   /** Returns the process exit code (0 success, 2 bad arguments). */
   run(ctx: AdminContext, args: string[]): Promise<number>;

@@ -6,17 +6,19 @@ import type { AdminCommand } from './command.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const USAGE = `npm run admin -- usage [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--user <user id>] [--provider <id>] [--json]
+const SYNOPSIS = '[--from YYYY-MM-DD] [--to YYYY-MM-DD] [--user <user id>] [--provider <id>] [--json]';
+
+const HELP = `npm run admin -- usage ${SYNOPSIS}
 
 Tool calls per day, user, provider and tool (UTC days, both ends included; default the last 30 days).
-Counts reach the database within a few seconds of a call (each instance flushes them in batches).
+Counts reach the database within a few seconds of a call (each instance writes them in batches).
   --json   one JSON object per line instead of a table`;
 
 /** `usage`: every user's tool calls, for operators (users see their own with GET /api/usage). */
 export const usageCommand: AdminCommand = {
   name: 'usage',
   summary: 'tool calls per day, user, provider and tool',
-  usage: USAGE,
+  usage: SYNOPSIS,
   async run(ctx, args) {
     let values;
     try {
@@ -34,15 +36,15 @@ export const usageCommand: AdminCommand = {
         allowPositionals: false,
       }));
     } catch (err) {
-      ctx.out(`${(err as Error).message}\n\n${USAGE}`);
+      ctx.out(`${(err as Error).message}\n\n${HELP}`);
       return 2;
     }
     if (values.help) {
-      ctx.out(USAGE);
+      ctx.out(HELP);
       return 0;
     }
     if (values.user !== undefined && !UUID.test(values.user)) {
-      ctx.out(`--user must be a user id (a UUID).\n\n${USAGE}`);
+      ctx.out(`--user must be a user id (a UUID).\n\n${HELP}`);
       return 2;
     }
     let range;
@@ -50,7 +52,7 @@ export const usageCommand: AdminCommand = {
       range = resolveDayRange({ from: values.from, to: values.to }, utcDay(new Date()));
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      ctx.out(`${err.description}\n\n${USAGE}`);
+      ctx.out(`${err.description}\n\n${HELP}`);
       return 2;
     }
     const lines = await usageReport(ctx.pool, { ...range, userId: values.user, providerId: values.provider });
