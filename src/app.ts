@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Config } from './config.js';
 import { createAccessTokenSource } from './connections/access-tokens.js';
+import { createCredentialSource } from './connections/credentials.js';
 import type { Cipher } from './crypto/cipher.js';
 import type { Pool } from './db/pool.js';
 import { authenticate } from './http/middleware/authenticate.js';
@@ -10,6 +11,7 @@ import { requestLog } from './http/middleware/request-log.js';
 import { connectRouter } from './http/routes/connect.js';
 import { healthRouter } from './http/routes/health.js';
 import { mcpRouter } from './http/routes/mcp.js';
+import { usageRouter } from './http/routes/usage.js';
 import { usersRouter } from './http/routes/users.js';
 import { signInCookies } from './http/cookies.js';
 import { oauthAuthorizeRouter } from './http/routes/oauth-authorize.js';
@@ -26,6 +28,7 @@ import { createClientDirectory } from './oauth-server/clients.js';
 import { oauthEndpoints } from './oauth-server/endpoints.js';
 import { OAUTH_SCOPES } from './oauth-server/scopes.js';
 import type { ProviderRegistry } from './providers/registry.js';
+import { createUsageRecorder } from './usage/usage-recorder.js';
 
 export interface AppDeps {
   config: Pick<Config, 'publicUrl'>;
@@ -38,14 +41,20 @@ export interface AppDeps {
    * addresses only, Node's CA bundle); tests inject a loopback-allowing policy and their CA.
    */
   clientMetadataFetch?: ClientMetadataFetchOptions;
+  /** How often tool-call counts are written (default 5 s; tests use a short one). */
+  usageFlushMs?: number;
 }
+
+/** The app, plus what must run when the server stops: the last write of tool-call counts. */
+export type App = Express & { close(): Promise<void> };
 
 /** JSON bodies above this are refused with 413 before they are parsed. */
 const BODY_LIMIT = '1mb';
 
 /** Builds the HTTP app without listening (STYLE §8): main.ts listens, tests use port 0. */
-export function buildApp(deps: AppDeps): Express {
+export function buildApp(deps: AppDeps): App {
   const { config, pool, cipher, registry, log } = deps;
+  const usage = createUsageRecorder({ db: pool, log, ...(deps.usageFlushMs ? { flushIntervalMs: deps.usageFlushMs } : {}) });
   const keys = createKeyService(pool);
   const tokens = createAccessTokenSource({
     pool,
@@ -53,7 +62,8 @@ export function buildApp(deps: AppDeps): Express {
     log,
     connectUrl: (providerId) => `${config.publicUrl}/api/connect/${providerId}/start`,
   });
-  const mcp = createMcpHandler({ registry, tokens, log });
+  const credentials = createCredentialSource({ db: pool, cipher, tokens, publicUrl: config.publicUrl });
+  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl });
   const auth = authenticate(keys);
   const endpoints = oauthEndpoints(config.publicUrl);
   // /mcp also takes this server's OAuth access tokens, and its 401s point at the resource metadata.
@@ -92,8 +102,11 @@ export function buildApp(deps: AppDeps): Express {
     }),
   );
   app.use(mcpRouter({ mcp, publicUrl: config.publicUrl, authenticate: mcpAuth }));
+  app.use(usageRouter({ pool, usage, authenticate: auth }));
 
   app.use(notFound);
   app.use(errorHandler(log));
-  return app;
+  usage.start();
+  // Call after the server has drained, so the last calls' counts are in the final write.
+  return Object.assign(app, { close: () => usage.stop() });
 }

@@ -56,6 +56,13 @@ export class TooManyRequestsError extends AppError {
   }
 }
 
+/** The upstream could not give an answer we can act on (down, 5xx, timeout, unexpected status). */
+export class UpstreamUnavailableError extends AppError {
+  constructor(description: string) {
+    super(502, 'upstream_unavailable', description);
+  }
+}
+
 export class ServerError extends AppError {
   constructor(description = 'Something went wrong on our side. Please try again.') {
     super(500, 'server_error', description);

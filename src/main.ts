@@ -65,6 +65,8 @@ async function main(): Promise<void> {
     housekeeping.stop();
     server.closeIdleConnections();
     await new Promise((resolve) => server.close(resolve));
+    // After the server has drained, so the last calls' tool-usage counts are in the final write.
+    await app.close();
     await pool.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     process.exit(0);

@@ -3,6 +3,7 @@ import type { Pool } from '../db/pool.js';
 import { NotFoundError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProviderRegistry } from '../providers/registry.js';
+import { keyInUse, last4, type KeySource } from './api-keys.js';
 import { connectionAad } from './connect-flow.js';
 import { deleteConnection, findConnection } from './connection-store.js';
 import { revokeToken } from './oauth-client.js';
@@ -16,11 +17,34 @@ export interface ConnectionStatus {
   scopes: string[];
   connected_at: string | null;
   expires_at: string | null;
+  /** `api_key` providers only: whose key calls use (the user's own or the operator's fallback), or null for none. */
+  key_source?: KeySource | null;
+  /** `api_key` providers only: the last four characters of the user's own key; null for the fallback. */
+  key_last4?: string | null;
 }
 
-export async function connectionStatus(pool: Pool, registry: ProviderRegistry, userId: string, providerId: string): Promise<ConnectionStatus> {
-  if (!registry.provider(providerId)) throw new NotFoundError(`Unknown provider "${providerId}".`);
-  const row = await findConnection(pool, userId, providerId);
+export async function connectionStatus(
+  deps: { pool: Pool; cipher: Cipher; registry: ProviderRegistry },
+  userId: string,
+  providerId: string,
+): Promise<ConnectionStatus> {
+  const provider = deps.registry.provider(providerId);
+  if (!provider) throw new NotFoundError(`Unknown provider "${providerId}".`);
+  if (provider.auth === 'api_key') {
+    const used = await keyInUse(deps.pool, deps.cipher, userId, provider);
+    return {
+      provider: providerId,
+      connected: used !== undefined,
+      needs_reauthorization: false,
+      account_id: null,
+      scopes: [],
+      connected_at: used?.connectedAt?.toISOString() ?? null,
+      expires_at: null,
+      key_source: used?.source ?? null,
+      key_last4: used ? last4(used) : null,
+    };
+  }
+  const row = await findConnection(deps.pool, userId, providerId);
   return {
     provider: providerId,
     connected: Boolean(row && !row.reauthRequiredAt),
@@ -50,7 +74,9 @@ export async function disconnect(
   const provider = deps.registry.provider(providerId);
   if (!provider) throw new NotFoundError(`Unknown provider "${providerId}".`);
   const row = await deleteConnection(deps.pool, userId, providerId);
-  if (!row) throw new NotFoundError(`You have no ${provider.name} connection.`);
+  if (!row) {
+    throw new NotFoundError(provider.auth === 'api_key' ? `You have not set your own ${provider.name} API key.` : `You have no ${provider.name} connection.`);
+  }
   if (provider.auth !== 'oauth2' || !provider.revocation_url) return { revokedUpstream: null };
 
   const aad = connectionAad(userId, providerId);

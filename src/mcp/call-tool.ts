@@ -1,8 +1,11 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { NotConnectedError, type AccessTokenSource } from '../connections/access-tokens.js';
+import { NotConnectedError } from '../connections/access-tokens.js';
+import { scrubSecret, setKeyInstructions, type CredentialSource, type UpstreamCredentials } from '../connections/credentials.js';
 import { TokenRequestError } from '../connections/oauth-client.js';
 import type { Logger } from '../log.js';
 import type { RegisteredTool } from '../providers/registry.js';
+import type { UsageRecorder } from '../usage/usage-recorder.js';
+import type { ApiKeyProviderDefinition } from '../providers/schema.js';
 import { buildUpstreamRequest, MAX_RESULT_BYTES, sendUpstream, UnsafeArgumentError, upstreamTimedOut, UPSTREAM_TIMEOUT_MS, type UpstreamResponse } from './upstream-request.js';
 
 /** Who is calling: resolved from their key before any MCP message is read. */
@@ -13,8 +16,12 @@ export interface Caller {
 }
 
 export interface ToolCallDeps {
-  tokens: AccessTokenSource;
+  credentials: CredentialSource;
+  /** Counts every call per user, provider, tool and day (in memory; written in batches). */
+  usage: UsageRecorder;
   log: Logger;
+  /** Base of the URLs that tell a user how to connect or set a key. */
+  publicUrl: string;
 }
 
 const EXCERPT_CHARS = 500;
@@ -26,9 +33,21 @@ function errorResult(text: string): CallToolResult {
 /**
  * Runs one tool as the caller, with the caller's upstream token and nobody else's.
  * Every failure is a tool result with `isError: true` (MCP 2025-11-25 "Error Handling"), so the
- * model can read what went wrong and the user can act on it.
+ * model can read what went wrong and the user can act on it. Every call is counted.
  */
 export async function callTool(deps: ToolCallDeps, caller: Caller, tool: RegisteredTool, rawArgs: unknown): Promise<CallToolResult> {
+  const count = (ok: boolean): void => deps.usage.record({ userId: caller.userId, providerId: tool.provider.id, tool: tool.name, ok });
+  try {
+    const result = await runTool(deps, caller, tool, rawArgs);
+    count(result.isError !== true);
+    return result;
+  } catch (err) {
+    count(false);
+    throw err;
+  }
+}
+
+async function runTool(deps: ToolCallDeps, caller: Caller, tool: RegisteredTool, rawArgs: unknown): Promise<CallToolResult> {
   const parsed = tool.validator.safeParse(rawArgs ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`).join('; ');
@@ -42,15 +61,22 @@ export async function callTool(deps: ToolCallDeps, caller: Caller, tool: Registe
     if (err instanceof UnsafeArgumentError) return errorResult(`Invalid arguments for ${tool.name}: ${err.message}`);
     throw err;
   }
-  if (provider.auth !== 'oauth2') return errorResult(`${provider.name} tools are not available yet on this server.`);
-
+  let credentials: UpstreamCredentials | undefined;
   try {
-    let token = await deps.tokens.get(caller.userId, provider);
-    let response = await sendUpstream(provider, request, { headers: { authorization: `Bearer ${token}` } });
+    credentials = await deps.credentials.get(caller.userId, provider);
+    let response = await sendUpstream(provider, request, credentials);
     if (response.status === 401) {
       // The upstream may revoke or expire a token before its stated expiry: refresh once and retry.
-      token = await deps.tokens.refreshAfterRejection(caller.userId, provider, token);
-      response = await sendUpstream(provider, request, { headers: { authorization: `Bearer ${token}` } });
+      const renewed = await deps.credentials.renewAfterRejection(caller.userId, provider, credentials);
+      if (renewed) {
+        credentials = renewed;
+        response = await sendUpstream(provider, request, credentials);
+      }
+    }
+    // Scrubbed before any excerpt is cut, so no part of the secret can survive at a cut.
+    response = { ...response, text: scrubSecret(response.text, credentials.secret) };
+    if (provider.auth === 'api_key' && (response.status === 401 || response.status === 403)) {
+      return keyRefused(deps, provider, credentials.source, response);
     }
     return toResult(provider.name, response);
   } catch (err) {
@@ -60,15 +86,36 @@ export async function callTool(deps: ToolCallDeps, caller: Caller, tool: Registe
       return errorResult(`Could not refresh your ${provider.name} access: ${err.message}. Your connection is kept; try again shortly.`);
     }
     if (upstreamTimedOut(err)) return errorResult(`${provider.name} did not answer within ${UPSTREAM_TIMEOUT_MS / 1000} s. Try again later.`);
-    deps.log.warn({ tool: tool.name, err: (err as Error).message }, 'tool call failed');
-    return errorResult(`${provider.name} could not be reached: ${(err as Error).message}`);
+    const message = credentials ? scrubSecret((err as Error).message, credentials.secret) : (err as Error).message;
+    deps.log.warn({ tool: tool.name, err: message }, 'tool call failed');
+    return errorResult(`${provider.name} could not be reached: ${message}`);
   }
+}
+
+/**
+ * The upstream refused an API key. The key is kept (it may be a permissions problem, or the user
+ * may want to fix it at the upstream), and the message says how to replace it.
+ */
+function keyRefused(deps: ToolCallDeps, provider: ApiKeyProviderDefinition, source: UpstreamCredentials['source'], response: UpstreamResponse): CallToolResult {
+  const how = setKeyInstructions(deps.publicUrl, provider);
+  const detail = excerptOf(response);
+  if (source === 'fallback') {
+    deps.log.warn({ provider: provider.id, status: response.status }, 'upstream refused the fallback API key');
+    return errorResult(`${provider.name} refused this server's shared API key (HTTP ${response.status}). To use your own key instead, ${how}.${detail}`);
+  }
+  return errorResult(
+    `${provider.name} refused your API key (HTTP ${response.status}): it may be revoked, mistyped or lack permission for this. Your key is still stored; to replace it, ${how}.${detail}`,
+  );
+}
+
+function excerptOf(response: UpstreamResponse): string {
+  const excerpt = response.text.length > EXCERPT_CHARS ? `${response.text.slice(0, EXCERPT_CHARS)}…` : response.text;
+  return excerpt ? `\n${excerpt}` : '';
 }
 
 function toResult(providerName: string, response: UpstreamResponse): CallToolResult {
   const suffix = response.truncated ? `\n[truncated: the response was larger than the ${MAX_RESULT_BYTES / 1024} KB limit]` : '';
   if (response.ok) return { content: [{ type: 'text', text: response.text + suffix }] };
   const retry = response.retryAfter ? ` Retry after ${response.retryAfter} seconds.` : '';
-  const excerpt = response.text.length > EXCERPT_CHARS ? `${response.text.slice(0, EXCERPT_CHARS)}…` : response.text;
-  return errorResult(`${providerName} answered HTTP ${response.status}.${retry}${excerpt ? `\n${excerpt}` : ''}`);
+  return errorResult(`${providerName} answered HTTP ${response.status}.${retry}${excerptOf(response)}`);
 }

@@ -29,10 +29,12 @@ export function createMcpHandler(deps: ToolCallDeps & { registry: ProviderRegist
     server.setRequestHandler(ListToolsRequestSchema, () => ({
       tools: deps.registry.tools.filter((tool) => canUseTool(caller.scopes, tool)).map(describeTool),
     }));
-    server.setRequestHandler(CallToolRequestSchema, (request) => {
+    server.setRequestHandler(CallToolRequestSchema, async (request) => {
       const tool = deps.registry.tool(request.params.name);
       if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
       if (!canUseTool(caller.scopes, tool)) {
+        // A refused call of a known tool counts too, as an error (callTool counts the others).
+        deps.usage.record({ userId: caller.userId, providerId: tool.provider.id, tool: tool.name, ok: false });
         return {
           content: [{ type: 'text', text: `insufficient_scope: this API key may only use read-only tools; ${tool.name} needs the tools:write scope.` }],
           isError: true,

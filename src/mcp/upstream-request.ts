@@ -68,6 +68,7 @@ export async function sendUpstream(
   provider: ProviderDefinition,
   request: UpstreamRequest,
   credentials: { headers: Record<string, string>; query?: Record<string, string> },
+  timeoutMs: number = UPSTREAM_TIMEOUT_MS,
 ): Promise<UpstreamResponse> {
   const url = new URL(request.url);
   for (const [k, v] of Object.entries(credentials.query ?? {})) url.searchParams.set(k, v);
@@ -80,7 +81,7 @@ export async function sendUpstream(
     body: request.body,
     // Following a redirect could carry the user's token to another host.
     redirect: 'manual',
-    signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const { text, truncated } = await readCapped(response, MAX_RESULT_BYTES);
   return { status: response.status, ok: response.ok, text, truncated, retryAfter: response.headers.get('retry-after') };

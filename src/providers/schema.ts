@@ -79,14 +79,25 @@ export const OAuth2ProviderSchema = z.strictObject({
   account_id_field: z.string().min(1).optional(),
 });
 
+/** RFC 9110 §5.6.2 token: anything else is not a header name, and fetch would throw on every call. */
+const HeaderName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/, 'must be an HTTP header name');
+
 export const ApiKeyProviderSchema = z.strictObject({
   ...common,
   auth: z.literal('api_key'),
+  /** How the user's key travels: a header built from a template (`Bearer {key}`), or a query parameter. */
   api_key: z.union([
-    z.strictObject({ header: z.string().min(1), template: z.string().includes('{key}').default('{key}') }),
-    z.strictObject({ query: z.string().min(1) }),
+    z.strictObject({ header: HeaderName, template: z.string().includes('{key}').default('{key}') }),
+    z.strictObject({ query: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be a query parameter name') }),
   ]),
-  validate: z.strictObject({ method: z.enum(['GET', 'POST']).default('GET'), path: z.string().startsWith('/') }).optional(),
+  /** Request that proves a key works before it is stored; 401/403 there means the key is refused. */
+  validate: z
+    .strictObject({
+      method: z.enum(['GET', 'POST']).default('GET'),
+      path: z.string().regex(/^\/[^?#{}]*$/, 'path must start with "/" and carry no query, fragment or placeholder'),
+    })
+    .optional(),
+  /** The operator's key, used for users who have not set their own. */
   fallback_key: z.string().min(1).optional(),
 });
 

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import type { AccessTokenSource } from '../../src/connections/access-tokens.js';
+import { createCredentialSource } from '../../src/connections/credentials.js';
+import { createCipher } from '../../src/crypto/cipher.js';
+import type { Queryable } from '../../src/db/pool.js';
+import type { ToolCallOutcome, UsageRecorder } from '../../src/usage/usage-recorder.js';
 import { createLogger } from '../../src/log.js';
 import type { Caller } from '../../src/mcp/call-tool.js';
 import { createFastDispatcher } from '../../src/mcp/fast-dispatch.js';
@@ -40,7 +45,10 @@ describe('the /mcp fast path answers exactly like the SDK', () => {
     ),
   );
   const tokens: AccessTokenSource = { get: async () => 'upstream-token', refreshAfterRejection: async () => 'upstream-token' };
-  const deps = { registry, tokens, log: createLogger('silent') };
+  const counted: ToolCallOutcome[] = [];
+  const usage: UsageRecorder = { record: (call) => void counted.push(call), flush: async () => undefined, start: () => undefined, stop: async () => undefined };
+  const credentials = createCredentialSource({ db: { query: () => Promise.reject(new Error('unused')) } as unknown as Queryable, cipher: createCipher(randomBytes(32)), tokens, publicUrl: 'http://127.0.0.1:9' });
+  const deps = { registry, credentials, usage, log: createLogger('silent'), publicUrl: 'http://127.0.0.1:9' };
   const sdk = createMcpHandler(deps);
   const fast = createFastDispatcher(deps);
   const writer: Caller = { userId: 'u1', scopes: ['tools:read', 'tools:write'], keyPrefix: 'sk_x' };
@@ -97,11 +105,14 @@ describe('the /mcp fast path answers exactly like the SDK', () => {
     ['a supported protocol version header', { jsonrpc: '2.0', id: 8, method: 'ping' }, { 'mcp-protocol-version': '2025-06-18' }],
   ];
   for (const [name, message, headers] of handled) {
-    it(`${name}: same status and body`, async () => {
+    it(`${name}: same status and body, and the same usage counted`, async () => {
+      counted.length = 0;
       const viaSdk = await post('sdk', message, headers);
+      const countedBySdk = counted.splice(0);
       const viaFast = await post('fast', message, headers);
       assert.equal(viaFast.status, 200);
       assert.deepEqual(viaFast, viaSdk);
+      assert.deepEqual(counted, countedBySdk);
     });
   }
 

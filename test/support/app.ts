@@ -33,6 +33,10 @@ export interface TestAppOptions {
   encryptionKey?: Buffer;
   /** How the app fetches Client ID Metadata Documents (tests trust a local HTTPS server). */
   clientMetadataFetch?: AppDeps['clientMetadataFetch'];
+  /** How often tool-call counts are written (default 100 ms). */
+  usageFlushMs?: number;
+  /** Wraps the pool before the app gets it (e.g. to count round trips). */
+  wrapPool?: (pool: Pool) => Pool;
 }
 
 /**
@@ -55,8 +59,18 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const raw = typeof options.providers === 'function' ? await options.providers(url) : (options.providers ?? []);
   const registry = createRegistry(parseProviders({ providers: raw }, { ...process.env, ...options.env }));
   const pool = createPool(options.databaseUrl);
+  const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
-  server.on('request', buildApp({ config: { publicUrl: url }, pool, cipher, registry, log, ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}) }));
+  const app = buildApp({
+    config: { publicUrl: url },
+    pool: appPool,
+    cipher,
+    registry,
+    log,
+    usageFlushMs: options.usageFlushMs ?? 100,
+    ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
+  });
+  server.on('request', app);
 
   return {
     url,
@@ -65,6 +79,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+      await app.close();
       await pool.end();
     },
   };

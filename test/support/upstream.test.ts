@@ -250,11 +250,13 @@ describe('test upstream: refresh tokens', () => {
   });
 
   test('access tokens stop working once their TTL passes', async (t) => {
-    const upstream = await upstreamFor(t, { accessTokenTtl: 1 });
+    // oidc-provider counts whole seconds (exp = floor(issued) + ttl, expired when exp <= floor(now)):
+    // a 1 s token issued late in a second is dead a moment later, so use 2 s and wait past them.
+    const upstream = await upstreamFor(t, { accessTokenTtl: 2 });
     const tokens = await connect(upstream, 'alice');
-    assert.equal(tokens.expires_in, 1);
+    assert.equal(tokens.expires_in, 2);
     assert.equal((await callApi(upstream, '/me', tokens.access_token)).status, 200);
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
     assert.equal((await callApi(upstream, '/me', tokens.access_token)).status, 401);
   });
 });

@@ -1,5 +1,6 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
+import { apiKeyProvider, setApiKey } from '../../connections/api-keys.js';
 import {
   CallbackError,
   consumeCallbackState,
@@ -12,6 +13,7 @@ import {
 import { connectionStatus, disconnect } from '../../connections/manage.js';
 import type { Logger } from '../../log.js';
 import { callerOf, requireScope } from '../middleware/authenticate.js';
+import { parseInput } from '../middleware/validate.js';
 import { errorPage, successPage } from '../pages.js';
 
 const CallbackQuery = z.object({
@@ -24,7 +26,20 @@ const CallbackQuery = z.object({
 /** Finishes the callback of an upstream login an MCP client's sign-in started (oauth-server). */
 export type SignInCallback = (req: Request, res: Response, consumed: ConsumedCallback, query: Query) => Promise<void>;
 
-/** Connect an upstream account: start → (browser at the upstream) → callback; status; disconnect. */
+/**
+ * Printable ASCII without spaces: what API keys are made of, and all a header can carry safely.
+ * Surrounding whitespace (a pasted newline) is trimmed; whitespace inside is refused.
+ */
+const SetKeyBody = z.strictObject({
+  api_key: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(4096, 'must be at most 4096 characters')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+});
+
+/** Connect an upstream account: start → (browser at the upstream) → callback, or PUT an API key; status; disconnect. */
 export function connectRouter(deps: ConnectFlowDeps & { log: Logger; authenticate: RequestHandler; signInCallback?: SignInCallback }): Router {
   const router = Router();
   const authed = [deps.authenticate, requireScope('connections')];
@@ -63,11 +78,26 @@ export function connectRouter(deps: ConnectFlowDeps & { log: Logger; authenticat
   });
 
   router.get('/api/connect/:provider/status', ...authed, async (req, res) => {
-    res.json(await connectionStatus(deps.pool, deps.registry, callerOf(res).userId, req.params.provider as string));
+    res.set('Cache-Control', 'no-store').json(await connectionStatus(deps, callerOf(res).userId, req.params.provider as string));
+  });
+
+  router.put('/api/connect/:provider/key', ...authed, async (req, res) => {
+    const providerId = req.params.provider as string;
+    apiKeyProvider(deps.registry, providerId); // 404 or 400 before the body is even looked at
+    const { api_key } = parseInput(SetKeyBody, req.body);
+    await setApiKey(deps, callerOf(res).userId, providerId, api_key);
+    res.set('Cache-Control', 'no-store').json(await connectionStatus(deps, callerOf(res).userId, providerId));
   });
 
   router.delete('/api/connect/:provider', ...authed, async (req, res) => {
-    const { revokedUpstream } = await disconnect(deps, callerOf(res).userId, req.params.provider as string);
+    const providerId = req.params.provider as string;
+    const { revokedUpstream } = await disconnect(deps, callerOf(res).userId, providerId);
+    const provider = deps.registry.provider(providerId);
+    if (provider?.auth === 'api_key') {
+      const next = provider.fallback_key ? "Tool calls now use this server's shared key." : `Tool calls need a key again: PUT /api/connect/${providerId}/key.`;
+      res.json({ message: `Your ${provider.name} API key was deleted here. ${next}`, revoked_upstream: revokedUpstream });
+      return;
+    }
     const message =
       revokedUpstream === false
         ? 'Disconnected. Your tokens were deleted here, but revocation at the provider could not be confirmed; you may also revoke access in your account settings there.'
