@@ -10,7 +10,7 @@ import { parseProviders } from '../../src/providers/load.js';
 import { createRegistry } from '../../src/providers/registry.js';
 import { authorizeInBrowser } from './browser.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
-import { startUpstream, type TestUpstream } from './upstream.js';
+import { startUpstream, type TestUpstream, type UpstreamOptions } from './upstream.js';
 
 /** The real app on 127.0.0.1:<random port>, against a real database. */
 export interface TestApp {
@@ -134,14 +134,24 @@ export function bearer(apiKey: string): Record<string, string> {
 
 /** The usual fixture: a fresh database, the test upstream registered for this app, and the app. */
 export async function startAppWithUpstream(
-  options: { accessTokenTtl?: number; tokenAuth?: 'client_secret_basic' | 'client_secret_post'; provider?: Record<string, unknown> } = {},
+  options: {
+    accessTokenTtl?: number;
+    tokenAuth?: 'client_secret_basic' | 'client_secret_post';
+    provider?: Record<string, unknown>;
+    /** Further upstream options (e.g. `expiresIn`). */
+    upstream?: Omit<UpstreamOptions, 'redirectUris' | 'accessTokenTtl' | 'tokenAuth'>;
+    /** Share it with other app instances (separate processes) on the same database. */
+    encryptionKey?: Buffer;
+  } = {},
 ): Promise<{ app: TestApp; upstream: TestUpstream; db: TestDatabase; close(): Promise<void> }> {
   const db = await createTestDatabase();
   let upstream: TestUpstream | undefined;
   const app = await startApp({
     databaseUrl: db.url,
+    ...(options.encryptionKey ? { encryptionKey: options.encryptionKey } : {}),
     providers: async (url) => {
       upstream = await startUpstream({
+        ...options.upstream,
         redirectUris: [`${url}/api/connect/acme/callback`],
         ...(options.accessTokenTtl ? { accessTokenTtl: options.accessTokenTtl } : {}),
         ...(options.tokenAuth ? { tokenAuth: options.tokenAuth } : {}),

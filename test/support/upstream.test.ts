@@ -221,6 +221,42 @@ describe('test upstream: refresh tokens', () => {
     assert.equal(upstream.tokenCalls.refresh_token, 2);
   });
 
+  test('a hanging token endpoint never answers and consumes nothing; it recovers when released', async (t) => {
+    const upstream = await upstreamFor(t);
+    const tokens = await connect(upstream, 'alice');
+
+    upstream.setTokenEndpointHanging(true);
+    await assert.rejects(
+      fetch(upstream.tokenUrl, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }),
+        signal: AbortSignal.timeout(200),
+      }),
+      { name: 'TimeoutError' },
+    );
+    assert.equal(upstream.tokenCalls.refresh_token, 1);
+
+    upstream.setTokenEndpointHanging(false);
+    const up = await refresh(upstream, tokens.refresh_token);
+    assert.equal(up.status, 200, JSON.stringify(up.body));
+  });
+
+  for (const mode of ['omitted', 'null'] as const) {
+    test(`expiresIn: '${mode}' leaves the lifetime out of token responses, yet tokens still expire`, async (t) => {
+      const upstream = await upstreamFor(t, { expiresIn: mode, accessTokenTtl: 1 });
+      const tokens = await connect(upstream, 'alice');
+      assert.equal(tokens.expires_in, mode === 'null' ? null : undefined);
+      assert.ok('expires_in' in tokens === (mode === 'null'));
+      const refreshed = await refresh(upstream, tokens.refresh_token);
+      assert.equal(refreshed.status, 200);
+      assert.equal(refreshed.body.expires_in, mode === 'null' ? null : undefined);
+      const token = refreshed.body.access_token as string;
+      assert.equal((await callApi(upstream, '/me', token)).status, 200);
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      assert.equal((await callApi(upstream, '/me', token)).status, 401);
+    });
+  }
+
   test('revokeGrantsFor kills that account’s refresh and access tokens, and nobody else’s', async (t) => {
     const upstream = await upstreamFor(t);
     const alice = await connect(upstream, 'alice');

@@ -20,6 +20,12 @@ export interface UpstreamOptions {
    * Enforced strictly: the other method gets 401 invalid_client, unlike bare oidc-provider.
    */
   tokenAuth?: 'client_secret_basic' | 'client_secret_post';
+  /**
+   * How token responses state the access token's lifetime: `sent` (default, `expires_in`),
+   * `omitted` (no `expires_in`) or `null` (`"expires_in": null`, OwnerRez's "None" policy).
+   * Tokens still die after `accessTokenTtl`, so a client that trusts them forever sees a 401.
+   */
+  expiresIn?: 'sent' | 'omitted' | 'null';
 }
 
 /** A running upstream; every counter is live and reflects requests up to now. */
@@ -45,6 +51,11 @@ export interface TestUpstream {
   revocations: number;
   /** Make the token endpoint answer HTTP 503 (true) or behave normally (false) — for outage tests. */
   setTokenEndpointDown(down: boolean): void;
+  /**
+   * Make the token endpoint accept requests and never answer (true), like a wedged server, or
+   * behave normally (false). A hanging request consumes nothing and ends when the client gives up.
+   */
+  setTokenEndpointHanging(hanging: boolean): void;
   /** Revoke every grant, and the codes and tokens issued under it, for this account id (the user revoking access upstream). */
   revokeGrantsFor(accountId: string): Promise<void>;
   close(): Promise<void>;
@@ -65,6 +76,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
   const store = new UpstreamStore();
   const provider = createProvider(issuer, { ...options, clientId, clientSecret, store });
   let tokenEndpointDown = false;
+  let tokenEndpointHanging = false;
 
   const upstream: TestUpstream = {
     issuer,
@@ -79,6 +91,9 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
     revocations: 0,
     setTokenEndpointDown(down) {
       tokenEndpointDown = down;
+    },
+    setTokenEndpointHanging(hanging) {
+      tokenEndpointHanging = hanging;
     },
     async revokeGrantsFor(accountId) {
       for (const grantId of store.grantIdsOf(accountId)) store.revokeGrant(grantId);
@@ -96,6 +111,18 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
     await next();
     if (ctx.oidc?.route === 'revocation' && ctx.status === 200) upstream.revocations += 1;
   });
+  if (options.expiresIn === 'omitted' || options.expiresIn === 'null') {
+    const mode = options.expiresIn;
+    // Post-middleware again: Koa serialises ctx.body only after every middleware has returned.
+    provider.use(async (ctx: { oidc?: { route?: string }; status: number; body?: unknown }, next: () => Promise<void>) => {
+      await next();
+      if (ctx.oidc?.route !== 'token' || ctx.status !== 200 || typeof ctx.body !== 'object' || ctx.body === null) return;
+      const body = { ...(ctx.body as Record<string, unknown>) };
+      if (mode === 'omitted') delete body.expires_in;
+      else body.expires_in = null;
+      ctx.body = body;
+    });
+  }
 
   const api = createApiHandler({
     requests: upstream.apiRequests,
@@ -116,6 +143,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
     if (path === tokenPath) {
       const grantType = form.get('grant_type');
       if (grantType === 'authorization_code' || grantType === 'refresh_token') upstream.tokenCalls[grantType] += 1;
+      if (tokenEndpointHanging) return; // never answered; close() or the client's timeout ends it
       if (tokenEndpointDown) {
         // Answered here, never reaching oidc-provider, so no code or refresh token is consumed.
         sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'token endpoint is down (test)' });
