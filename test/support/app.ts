@@ -132,6 +132,30 @@ export function bearer(apiKey: string): Record<string, string> {
   return { authorization: `Bearer ${apiKey}` };
 }
 
+/** What `GET /api/connect/:provider/status` says about a user's connection. */
+export interface ConnectionStatusBody {
+  provider: string;
+  connected: boolean;
+  needs_reauthorization: boolean;
+  account_id: string | null;
+  scopes: string[];
+  connected_at: string | null;
+  expires_at: string | null;
+}
+
+export async function connectionStatus(app: TestApp, apiKey: string, provider = 'acme'): Promise<ConnectionStatusBody> {
+  const res = await fetch(`${app.url}/api/connect/${provider}/status`, { headers: bearer(apiKey) });
+  if (res.status !== 200) throw new Error(`status answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as ConnectionStatusBody;
+}
+
+/** When the user's stored access token expires, as status reports it. */
+export async function tokenExpiry(app: TestApp, apiKey: string): Promise<Date> {
+  const { expires_at } = await connectionStatus(app, apiKey);
+  if (!expires_at) throw new Error('the connection has no expires_at');
+  return new Date(expires_at);
+}
+
 /** The usual fixture: a fresh database, the test upstream registered for this app, and the app. */
 export async function startAppWithUpstream(
   options: {
@@ -175,10 +199,15 @@ export async function startAppWithUpstream(
 /** Registers a user and connects them to the test upstream as `login`, through the real login page. */
 export async function registerAndConnect(app: TestApp, login: string): Promise<{ userId: string; apiKey: string }> {
   const user = await register(app, login);
-  const start = await fetch(`${app.url}/api/connect/acme/start`, { headers: bearer(user.apiKey) });
+  await connectAccount(app, user.apiKey, login);
+  return user;
+}
+
+/** Runs the connect flow for an existing user (a first connection, or reconnecting). */
+export async function connectAccount(app: TestApp, apiKey: string, login: string): Promise<void> {
+  const start = await fetch(`${app.url}/api/connect/acme/start`, { headers: bearer(apiKey) });
   if (start.status !== 200) throw new Error(`start answered ${start.status}: ${await start.text()}`);
   const { authorization_url } = (await start.json()) as { authorization_url: string };
   const done = await authorizeInBrowser(authorization_url, login);
   if (done.status !== 200) throw new Error(`callback answered ${done.status}: ${done.body}`);
-  return user;
 }

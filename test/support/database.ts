@@ -23,6 +23,10 @@ export interface TestDatabase {
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 const TEMPLATE_PREFIX = 'mcp_proxy_tmpl_';
 const DATABASE_PREFIX = 'mcp_proxy_test_';
+/** Comment a template carries, followed by when it was built. */
+const BUILT_NOTE = 'mcp-oauth-proxy test template built ';
+/** A template of other migrations this old is no longer used by anyone's running tests. */
+const STALE_TEMPLATE_MS = 24 * 60 * 60 * 1000;
 /** Advisory-lock key shared by every test process that may build the template. */
 const TEMPLATE_LOCK = 'mcp-oauth-proxy:test-template';
 
@@ -35,13 +39,23 @@ let template: Promise<string> | undefined;
 
 /** Clones the migrated template into a new, randomly named database. */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  template ??= ensureTemplate().catch((err: unknown) => {
-    template = undefined;
-    throw err;
-  });
-  const source = await template;
   const name = `${DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
-  await withAdmin((admin) => admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(source)}`));
+  for (let attempt = 1; ; attempt++) {
+    template ??= ensureTemplate().catch((err: unknown) => {
+      template = undefined;
+      throw err;
+    });
+    const source = await template;
+    try {
+      await withAdmin((admin) => admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(source)}`));
+      break;
+    } catch (err) {
+      // 3D000: the template is gone. Another checkout of this project with other migrations
+      // (a second worktree, an older harness) shares the server and may have dropped it.
+      if ((err as { code?: string }).code !== '3D000' || attempt === 3) throw err;
+      template = undefined;
+    }
+  }
   return {
     url: databaseUrl(name),
     drop: async () => {
@@ -74,13 +88,19 @@ async function buildTemplate(admin: pg.Client, name: string): Promise<void> {
   await admin.query(`DROP DATABASE IF EXISTS ${ident(scratch)} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${ident(scratch)}`);
   await runMigrations(databaseUrl(scratch));
+  await admin.query(`COMMENT ON DATABASE ${ident(scratch)} IS ${literal(`${BUILT_NOTE}${new Date().toISOString()}`)}`);
   await admin.query(`ALTER DATABASE ${ident(scratch)} RENAME TO ${ident(name)}`);
 
-  const stale = await admin.query<{ datname: string }>(
-    `SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname <> $2`,
+  // Other hashes are usually retired migrations, but may belong to another checkout running its
+  // tests right now on the same server: only templates marked as built long ago are dropped.
+  const others = await admin.query<{ datname: string; note: string | null }>(
+    `SELECT datname, shobj_description(oid, 'pg_database') AS note FROM pg_database WHERE datname LIKE $1 AND datname <> $2`,
     [`${TEMPLATE_PREFIX.replaceAll('_', '\\_')}%`, name],
   );
-  for (const { datname } of stale.rows) await admin.query(`DROP DATABASE IF EXISTS ${ident(datname)} WITH (FORCE)`);
+  for (const { datname, note } of others.rows) {
+    const builtAt = note?.startsWith(BUILT_NOTE) ? Date.parse(note.slice(BUILT_NOTE.length)) : Number.NaN;
+    if (builtAt < Date.now() - STALE_TEMPLATE_MS) await admin.query(`DROP DATABASE IF EXISTS ${ident(datname)} WITH (FORCE)`);
+  }
 }
 
 /** First 8 hex digits of a SHA-256 over every migration's file name and contents, in order. */
@@ -109,6 +129,10 @@ function databaseUrl(name: string): string {
   const url = new URL(adminUrl());
   url.pathname = `/${name}`;
   return url.href;
+}
+
+function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
 }
 
 /** Our names are [a-z0-9_] only, but quoting keeps DDL built from strings safe by construction. */
