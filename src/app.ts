@@ -14,6 +14,7 @@ import { usersRouter } from './http/routes/users.js';
 import { createKeyService } from './keys/key-service.js';
 import type { Logger } from './log.js';
 import { createMcpHandler } from './mcp/mcp-server.js';
+import { upstreamLimits, type UpstreamLimits } from './outbound/limits.js';
 import type { ProviderRegistry } from './providers/registry.js';
 
 export interface AppDeps {
@@ -22,6 +23,8 @@ export interface AppDeps {
   cipher: Cipher;
   registry: ProviderRegistry;
   log: Logger;
+  /** Timeouts and retries towards upstreams; defaults fit production, tests shorten them. */
+  limits?: Partial<UpstreamLimits>;
 }
 
 /** JSON bodies above this are refused with 413 before they are parsed. */
@@ -31,13 +34,15 @@ const BODY_LIMIT = '1mb';
 export function buildApp(deps: AppDeps): Express {
   const { config, pool, cipher, registry, log } = deps;
   const keys = createKeyService(pool);
+  const limits = upstreamLimits(deps.limits);
   const tokens = createAccessTokenSource({
     pool,
     cipher,
     log,
+    limits,
     connectUrl: (providerId) => `${config.publicUrl}/api/connect/${providerId}/start`,
   });
-  const mcp = createMcpHandler({ registry, tokens, log });
+  const mcp = createMcpHandler({ registry, tokens, log, limits });
   const auth = authenticate(keys);
 
   const app = express();
@@ -50,7 +55,7 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use(healthRouter({ pool }));
   app.use(usersRouter({ pool, keys }));
-  app.use(connectRouter({ pool, cipher, registry, publicUrl: config.publicUrl, log, authenticate: auth }));
+  app.use(connectRouter({ pool, cipher, registry, publicUrl: config.publicUrl, tokenTimeoutMs: limits.tokenTimeoutMs, log, authenticate: auth }));
   app.use(mcpRouter({ mcp, publicUrl: config.publicUrl, authenticate: auth }));
 
   app.use(notFound);

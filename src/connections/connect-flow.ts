@@ -20,6 +20,8 @@ export interface ConnectFlowDeps {
   cipher: Cipher;
   registry: ProviderRegistry;
   publicUrl: string;
+  /** Bound on each token and revocation request (default: DEFAULT_UPSTREAM_LIMITS). */
+  tokenTimeoutMs?: number;
 }
 
 export function redirectUriFor(publicUrl: string, providerId: string): string {
@@ -85,7 +87,7 @@ export async function completeConnect(deps: ConnectFlowDeps, providerId: string,
       code: query.code,
       redirectUri: redirectUriFor(deps.publicUrl, providerId),
       codeVerifier: saved.codeVerifierEnc ? deps.cipher.decrypt(saved.codeVerifierEnc, `state:${saved.userId}`) : undefined,
-    });
+    }, deps.tokenTimeoutMs);
   } catch (err) {
     if (err instanceof TokenRequestError) throw new CallbackError(`Could not finish connecting ${provider.name}: ${err.message}.`, 'exchange_failed');
     throw err;
@@ -100,6 +102,7 @@ export async function completeConnect(deps: ConnectFlowDeps, providerId: string,
       scopes: tokens.scopes ?? provider.scopes,
       accessTokenEnc: deps.cipher.encrypt(tokens.accessToken, aad),
       refreshTokenEnc: tokens.refreshToken ? deps.cipher.encrypt(tokens.refreshToken, aad) : null,
+      issuedAt: tokens.issuedAt,
       expiresAt: tokens.expiresAt,
     }),
   );

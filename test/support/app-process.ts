@@ -12,6 +12,7 @@ import { buildApp } from '../../src/app.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import { createPool } from '../../src/db/pool.js';
 import { createLogger } from '../../src/log.js';
+import type { UpstreamLimits } from '../../src/outbound/limits.js';
 import { parseProviders } from '../../src/providers/load.js';
 import { createRegistry } from '../../src/providers/registry.js';
 
@@ -22,6 +23,7 @@ export interface AppProcessConfig {
   encryptionKey: string;
   /** Raw providers, as in a providers file. */
   providers: unknown[];
+  limits?: Partial<UpstreamLimits>;
   logLevel?: string;
 }
 
@@ -35,7 +37,7 @@ async function main(): Promise<void> {
   const registry = createRegistry(parseProviders({ providers: config.providers }, process.env));
   const pool = createPool(config.databaseUrl);
   const cipher = createCipher(Buffer.from(config.encryptionKey, 'base64'));
-  server.on('request', buildApp({ config: { publicUrl: url }, pool, cipher, registry, log }));
+  server.on('request', buildApp({ config: { publicUrl: url }, pool, cipher, registry, log, ...(config.limits ? { limits: config.limits } : {}) }));
 
   process.once('SIGTERM', () => {
     server.closeAllConnections();

@@ -6,6 +6,7 @@ import { buildApp } from '../../src/app.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { createLogger } from '../../src/log.js';
+import type { UpstreamLimits } from '../../src/outbound/limits.js';
 import { parseProviders } from '../../src/providers/load.js';
 import { createRegistry } from '../../src/providers/registry.js';
 import { authorizeInBrowser } from './browser.js';
@@ -31,6 +32,8 @@ export interface TestAppOptions {
   providers?: unknown[] | ((publicUrl: string) => Promise<unknown[]>);
   env?: Record<string, string>;
   encryptionKey?: Buffer;
+  /** Shorter upstream timeouts, so timeout tests take milliseconds instead of the production 30 s. */
+  limits?: Partial<UpstreamLimits>;
 }
 
 /**
@@ -54,7 +57,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const registry = createRegistry(parseProviders({ providers: raw }, { ...process.env, ...options.env }));
   const pool = createPool(options.databaseUrl);
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
-  server.on('request', buildApp({ config: { publicUrl: url }, pool, cipher, registry, log }));
+  server.on('request', buildApp({ config: { publicUrl: url }, pool, cipher, registry, log, ...(options.limits ? { limits: options.limits } : {}) }));
 
   return {
     url,
@@ -166,6 +169,7 @@ export async function startAppWithUpstream(
     upstream?: Omit<UpstreamOptions, 'redirectUris' | 'accessTokenTtl' | 'tokenAuth'>;
     /** Share it with other app instances (separate processes) on the same database. */
     encryptionKey?: Buffer;
+    limits?: Partial<UpstreamLimits>;
   } = {},
 ): Promise<{ app: TestApp; upstream: TestUpstream; db: TestDatabase; close(): Promise<void> }> {
   const db = await createTestDatabase();
@@ -173,6 +177,7 @@ export async function startAppWithUpstream(
   const app = await startApp({
     databaseUrl: db.url,
     ...(options.encryptionKey ? { encryptionKey: options.encryptionKey } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
     providers: async (url) => {
       upstream = await startUpstream({
         ...options.upstream,
