@@ -164,7 +164,8 @@ export async function startAppWithUpstream(
   options: {
     accessTokenTtl?: number;
     tokenAuth?: 'client_secret_basic' | 'client_secret_post';
-    provider?: Record<string, unknown>;
+    /** Overrides of the provider definition; a function receives the started upstream. */
+    provider?: Record<string, unknown> | ((upstream: TestUpstream) => Record<string, unknown>);
     /** Further upstream options (e.g. `expiresIn`). */
     upstream?: Omit<UpstreamOptions, 'redirectUris' | 'accessTokenTtl' | 'tokenAuth'>;
     /** Share it with other app instances (separate processes) on the same database. */
@@ -185,7 +186,8 @@ export async function startAppWithUpstream(
         ...(options.accessTokenTtl ? { accessTokenTtl: options.accessTokenTtl } : {}),
         ...(options.tokenAuth ? { tokenAuth: options.tokenAuth } : {}),
       });
-      return [upstreamProvider(upstream, { token_auth: options.tokenAuth ?? 'client_secret_basic', ...options.provider })];
+      const overrides = typeof options.provider === 'function' ? options.provider(upstream) : options.provider;
+      return [upstreamProvider(upstream, { token_auth: options.tokenAuth ?? 'client_secret_basic', ...overrides })];
     },
   });
   const up = upstream as unknown as TestUpstream;
