@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    housekeeping.stop();
+    await housekeeping.stop();
     server.closeIdleConnections();
     await new Promise((resolve) => server.close(resolve));
     await pool.end().catch(() => undefined);
