@@ -1,4 +1,4 @@
-/** Refresh this long before expiry at the latest… */
+/** The most of a token's life spent refreshing it early. */
 export const MAX_REFRESH_MARGIN_MS = 5 * 60_000;
 
 /**
@@ -17,6 +17,8 @@ export function tokenFreshness(token: { issuedAt: Date; expiresAt: Date | null }
   if (!token.expiresAt) return 'fresh';
   const expiresAt = token.expiresAt.getTime();
   if (expiresAt <= now) return 'expired';
-  const lifetime = Math.max(0, expiresAt - token.issuedAt.getTime());
-  return expiresAt - Math.min(MAX_REFRESH_MARGIN_MS, lifetime / 2) <= now ? 'due' : 'fresh';
+  const lifetime = expiresAt - token.issuedAt.getTime();
+  // A lifetime that makes no sense (clocks moved) gets the full margin: early beats late.
+  const margin = lifetime > 0 ? Math.min(MAX_REFRESH_MARGIN_MS, lifetime / 2) : MAX_REFRESH_MARGIN_MS;
+  return expiresAt - margin <= now ? 'due' : 'fresh';
 }
