@@ -147,6 +147,7 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
       });
     } catch (err) {
       if (!isLockNotAvailable(err)) throw err;
+      // NOWAIT ('due') finds another instance refreshing right now; a 'required' wait outlasted the bound.
       throw new RefreshBusyError(`a refresh of your ${provider.name} access already under way did not finish in time`);
     }
     if ('token' in outcome) return outcome.token;
@@ -167,7 +168,8 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
         if (err instanceof NotConnectedError) throw err;
         // Still valid: a failed or contended early refresh must not fail the call. The next call
         // tries again; once the token has expired, failures are reported.
-        deps.log.warn({ provider: provider.id, err: (err as Error).message }, 'early token refresh failed; using the current token');
+        const level = err instanceof RefreshBusyError ? 'debug' : 'warn';
+        deps.log[level]({ provider: provider.id, err: (err as Error).message }, 'early token refresh did not happen; using the current token');
         return current;
       }
     },

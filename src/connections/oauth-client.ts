@@ -133,14 +133,16 @@ async function tokenRequest(provider: OAuth2ProviderDefinition, form: Record<str
   } catch {
     json = undefined;
   }
-  if (!response.ok) {
-    const error = typeof (json as { error?: unknown })?.error === 'string' ? (json as { error: string }).error : undefined;
+  const error = typeof (json as { error?: unknown })?.error === 'string' ? (json as { error: string }).error : undefined;
+  // Some upstreams (GitHub) report errors with HTTP 200 and an `error` field.
+  if (!response.ok || error !== undefined) {
     const description = (json as { error_description?: unknown })?.error_description;
     const detail = `${error ?? `HTTP ${response.status}`}${typeof description === 'string' ? `: ${description.slice(0, 200)}` : ''}`;
-    if (response.status >= 500 || response.status === 429) {
-      throw new TokenRequestError('transient', `token endpoint unavailable (${detail})`, retryAfterSeconds(response.headers.get('retry-after')));
+    const kind = classifyTokenError(response.status, error);
+    if (kind === 'transient') {
+      throw new TokenRequestError(kind, `token endpoint unavailable (${detail})`, retryAfterSeconds(response.headers.get('retry-after')));
     }
-    throw new TokenRequestError(error === 'invalid_grant' ? 'invalid_grant' : 'rejected', `token endpoint refused the request (${detail})`);
+    throw new TokenRequestError(kind, `token endpoint refused the request (${detail})`);
   }
   const parsed = TokenResponse.safeParse(json);
   if (!parsed.success) throw new TokenRequestError('rejected', 'token endpoint returned no usable access_token');
@@ -155,6 +157,18 @@ async function tokenRequest(provider: OAuth2ProviderDefinition, form: Record<str
     scopes: scopes?.length ? scopes : undefined,
     accountId: accountIdOf(provider, t),
   };
+}
+
+/**
+ * What a failed token request means for the connection. Only a dead grant (RFC 6749 §5.2
+ * `invalid_grant`; GitHub says `bad_refresh_token`) costs the user their connection; an upstream
+ * that is down, slow or busy (5xx, 408, 429, or the §4.1.2.1 codes `server_error` and
+ * `temporarily_unavailable`, which some token endpoints send) is worth retrying.
+ */
+export function classifyTokenError(status: number, error: string | undefined): TokenRequestError['kind'] {
+  if (status >= 500 || status === 408 || status === 429 || error === 'server_error' || error === 'temporarily_unavailable') return 'transient';
+  if (error === 'invalid_grant' || error === 'bad_refresh_token') return 'invalid_grant';
+  return 'rejected';
 }
 
 function accountIdOf(provider: OAuth2ProviderDefinition, response: Record<string, unknown>): string | null {

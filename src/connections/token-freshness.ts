@@ -1,4 +1,4 @@
-/** The most of a token's life spent refreshing it early. */
+/** Refresh at most this long before expiry (half the lifetime, when that is shorter). */
 export const MAX_REFRESH_MARGIN_MS = 5 * 60_000;
 
 /**
