@@ -7,8 +7,12 @@ import { sleep, sleepUntil } from '../support/time.js';
 
 type Fixture = Awaited<ReturnType<typeof startAppWithUpstream>>;
 
-/** The test upstream's access tokens live this long; the proxy refreshes at half of it. */
-const TTL_SECONDS = 2;
+/**
+ * The test upstream's access tokens live this long; the proxy refreshes them after half of it,
+ * 1.5 s before the expiry it computed. The upstream may end a token up to 1 s before that
+ * (whole-second clock), which leaves 0.5 s in which an early refresh is still in time.
+ */
+const TTL_SECONDS = 3;
 
 describe('access tokens are refreshed without the user noticing', () => {
   let f: Fixture;
@@ -35,7 +39,7 @@ describe('access tokens are refreshed without the user noticing', () => {
     const firstExpiry = await tokenExpiry(f.app, apiKey);
 
     let calls = 0;
-    const until = Date.now() + 3.5 * TTL_SECONDS * 1000;
+    const until = Date.now() + 3 * TTL_SECONDS * 1000; // outlives three lifetimes of the first token
     while (Date.now() < until) {
       const result = await alice.callTool({ name: 'whoami', arguments: {} });
       assert.equal(result.isError, undefined, textOf(result));
@@ -75,10 +79,8 @@ describe('access tokens are refreshed without the user noticing', () => {
 
 describe('one refresh for many concurrent calls', () => {
   let f: Fixture;
-  // The new token enters its own refresh margin after half its lifetime (2 s): every one of the 50
-  // calls must have started by then, even on a loaded machine, or a second refresh is legitimate.
   before(async () => {
-    f = await startAppWithUpstream({ accessTokenTtl: 4 });
+    f = await startAppWithUpstream({ accessTokenTtl: 2 });
   });
   after(() => f.close());
 
@@ -87,7 +89,9 @@ describe('one refresh for many concurrent calls', () => {
     const bob = await connectMcp(f.app.url, apiKey);
     t.after(() => bob.close());
     await sleepUntil((await tokenExpiry(f.app, apiKey)).getTime() + 50);
-    await bob.listTools(); // needs no token; re-verifies the API key (cached 5 s) outside the burst
+    // The replacement lives long: however slowly the 50 calls run on a busy machine, none of
+    // them may find it due, so any second refresh would be a real one.
+    f.upstream.setAccessTokenTtl(3600);
     const refreshesBefore = f.upstream.tokenCalls.refresh_token;
     const apiBefore = f.upstream.apiRequests.length;
 
@@ -102,7 +106,6 @@ describe('one refresh for many concurrent calls', () => {
     assert.equal(sent.length, 50, 'no call was sent with the expired token');
     assert.equal(new Set(sent.map((r) => r.authorization)).size, 1, 'all 50 used the one new token');
   });
-
 });
 
 for (const expiresIn of ['omitted', 'null'] as const) {
@@ -110,7 +113,8 @@ for (const expiresIn of ['omitted', 'null'] as const) {
     let f: Fixture;
     let client: Client;
     before(async () => {
-      f = await startAppWithUpstream({ accessTokenTtl: 2, upstream: { expiresIn } });
+      // Really 2-3 s (whole-second clock): ample for the first call to land before it dies.
+      f = await startAppWithUpstream({ accessTokenTtl: 3, upstream: { expiresIn } });
     });
     after(async () => {
       await client?.close();
@@ -126,7 +130,7 @@ for (const expiresIn of ['omitted', 'null'] as const) {
       assert.equal(fresh.isError, undefined, textOf(fresh));
       assert.equal(f.upstream.tokenCalls.refresh_token, 0);
 
-      await sleep(2_100); // the upstream's real lifetime passes; the proxy was never told it
+      await sleep(3_100); // the upstream's real lifetime passes; the proxy was never told it
       const apiBefore = f.upstream.apiRequests.length;
       const result = await client.callTool({ name: 'whoami', arguments: {} });
       assert.equal(result.isError, undefined, textOf(result));

@@ -11,12 +11,16 @@ type Fixture = Awaited<ReturnType<typeof startAppWithUpstream>>;
 const TOKEN_TIMEOUT_MS = 300;
 /** lock_timeout for a refresh that must happen: one token request plus 2 s for its statements. */
 const LOCK_WAIT_MS = TOKEN_TIMEOUT_MS + 2_000;
+/** Before the computed expiry: inside the refresh margin, with the token still valid upstream. */
+const IN_MARGIN_MS = 1_900;
 
 describe('an unavailable token endpoint never costs the user their connection', () => {
   let f: Fixture;
   before(async () => {
-    // 3 s tokens are refreshed early from 1.5 s before expiry.
-    f = await startAppWithUpstream({ accessTokenTtl: 3, limits: { tokenTimeoutMs: TOKEN_TIMEOUT_MS, refreshRetryDelaysMs: [100, 200] } });
+    // 4 s tokens are refreshed early from 2 s before the expiry the proxy computed; the upstream
+    // may end them up to 1 s before that (whole-second clock), so "in the margin, still valid"
+    // is the second from 2 s to 1 s before the computed expiry.
+    f = await startAppWithUpstream({ accessTokenTtl: 4, limits: { tokenTimeoutMs: TOKEN_TIMEOUT_MS, refreshRetryDelaysMs: [100, 200] } });
   });
   after(() => f.close());
 
@@ -63,8 +67,9 @@ describe('an unavailable token endpoint never costs the user their connection', 
     const elapsed = Date.now() - started;
     assert.equal(failed.isError, true);
     assert.match(textOf(failed), /token endpoint did not answer within 0\.3 s\. Your connection is kept/);
-    // Three attempts of 300 ms plus ~300 ms of backoff; generous slack for a loaded machine.
-    assert.ok(elapsed >= 3 * TOKEN_TIMEOUT_MS && elapsed < 3_000, `took ${elapsed} ms`);
+    // Three attempts of 300 ms plus ~300 ms of backoff (~1.2 s), with slack for a busy machine:
+    // the point is that it ends, although the endpoint never answers.
+    assert.ok(elapsed >= 3 * TOKEN_TIMEOUT_MS && elapsed < 5_000, `took ${elapsed} ms`);
     await assertKept(apiKey);
 
     f.upstream.setTokenEndpointHanging(false);
@@ -74,7 +79,7 @@ describe('an unavailable token endpoint never costs the user their connection', 
 
   it('a token inside its refresh margin is still used when the early refresh fails', async (t) => {
     const { apiKey, client, expiry } = await connected(t, 'erin');
-    await sleepUntil(expiry.getTime() - 1_000);
+    await sleepUntil(expiry.getTime() - IN_MARGIN_MS);
     f.upstream.setTokenEndpointDown(true);
     t.after(() => f.upstream.setTokenEndpointDown(false));
     const refreshesBefore = f.upstream.tokenCalls.refresh_token;
@@ -114,7 +119,7 @@ describe('an unavailable token endpoint never costs the user their connection', 
       const elapsed = Date.now() - started;
       assert.equal(failed.isError, true);
       assert.match(textOf(failed), /a refresh of your Acme access already under way did not finish in time\. Your connection is kept; try again shortly/);
-      assert.ok(elapsed >= LOCK_WAIT_MS - 50 && elapsed < LOCK_WAIT_MS + 1_500, `waited ${elapsed} ms`);
+      assert.ok(elapsed >= LOCK_WAIT_MS - 50 && elapsed < LOCK_WAIT_MS + 3_000, `waited ${elapsed} ms`);
       await assertKept(apiKey);
 
       await release();
@@ -123,14 +128,15 @@ describe('an unavailable token endpoint never costs the user their connection', 
 
     it('a token inside its margin is served at once, without queueing behind the lock', async (t) => {
       const { userId, client, expiry } = await connected(t, 'grace');
-      await sleepUntil(expiry.getTime() - 1_000);
+      await sleepUntil(expiry.getTime() - IN_MARGIN_MS);
       await holdRefreshLock(t, userId);
       const refreshesBefore = f.upstream.tokenCalls.refresh_token;
 
       const started = Date.now();
       const served = await client.callTool({ name: 'whoami', arguments: {} });
       assert.equal(served.isError, undefined, textOf(served));
-      assert.ok(Date.now() - started < 800, `took ${Date.now() - started} ms`);
+      // Well under the 2.3 s a waiting call would take.
+      assert.ok(Date.now() - started < 1_500, `took ${Date.now() - started} ms`);
       assert.equal(f.upstream.tokenCalls.refresh_token, refreshesBefore, 'left to the lock holder');
     });
   });

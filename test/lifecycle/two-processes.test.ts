@@ -17,8 +17,7 @@ describe('two server processes on one database share one refresh', () => {
 
   before(async () => {
     // The in-process app only runs the connect flow; the two processes serve the tool calls.
-    // 4 s: the new token stays outside its refresh margin for 2 s, time for all 40 calls to start.
-    f = await startAppWithUpstream({ accessTokenTtl: 4, encryptionKey });
+    f = await startAppWithUpstream({ accessTokenTtl: 2, encryptionKey });
     const config = { databaseUrl: f.db.url, encryptionKey: encryptionKey.toString('base64'), providers: [upstreamProvider(f.upstream)] };
     processes = await Promise.all([spawnApp(config), spawnApp(config)]);
   });
@@ -28,37 +27,52 @@ describe('two server processes on one database share one refresh', () => {
     await f.close();
   });
 
-  it('hammered concurrently on an expired token: one refresh per expiry, and both keep a working token', async () => {
+  it('hammered concurrently: one refresh for an expired token, one for a refused one, and both keep a working token', async () => {
     const [a, b] = processes as [AppProcess, AppProcess];
     assert.notEqual(a.pid, b.pid);
     const { apiKey } = await registerAndConnect(f.app, 'erin');
     const onA = await connectMcp(a.url, apiKey);
     const onB = await connectMcp(b.url, apiKey);
     clients.push(onA, onB);
+    const logs = () => `\nA: ${a.stderr()}\nB: ${b.stderr()}`;
 
-    const hammer = async (): Promise<void> => {
-      await sleepUntil((await tokenExpiry(f.app, apiKey)).getTime() + 50);
-      // Each process trusts a verified API key for 5 s; concurrent first verifications all pay
-      // bcrypt, which would spread the 40 calls over seconds. Warm it with a call that needs no token.
+    /** 40 calls split over both processes at once; returns the Authorization headers the upstream saw. */
+    const hammer = async (): Promise<string[]> => {
+      // Each process trusts a verified API key for 5 s, and concurrent first verifications all pay
+      // bcrypt: warm it with a call that needs no upstream token.
       await Promise.all([onA.listTools(), onB.listTools()]);
-      const refreshesBefore = f.upstream.tokenCalls.refresh_token;
       const apiBefore = f.upstream.apiRequests.length;
-      const calls = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? onA : onB).callTool({ name: 'get_item', arguments: { id: `n${i}` } }));
-      const results = await Promise.all(calls);
+      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? onA : onB).callTool({ name: 'get_item', arguments: { id: `n${i}` } })));
       for (const [i, result] of results.entries()) {
-        assert.equal(result.isError, undefined, `${textOf(result)}\nA: ${a.stderr()}\nB: ${b.stderr()}`);
+        assert.equal(result.isError, undefined, `${textOf(result)}${logs()}`);
         assert.deepEqual(JSON.parse(textOf(result)), { id: `n${i}`, q: null, owner: 'erin' });
       }
-      assert.equal(f.upstream.tokenCalls.refresh_token - refreshesBefore, 1, 'one refresh across both processes');
-      const sent = f.upstream.apiRequests.slice(apiBefore);
-      assert.equal(sent.length, 40, 'no call went out with the expired token');
-      assert.equal(new Set(sent.map((r) => r.authorization)).size, 1, 'both processes used the one new token');
+      return f.upstream.apiRequests.slice(apiBefore).map((r) => r.authorization ?? '');
     };
 
-    await hammer();
-    // The upstream rotates the refresh token on every use and revokes the grant if an old one is
-    // replayed: a second round succeeding proves the rotated token was stored, not lost.
-    await hammer();
-    assert.equal((await connectionStatus(f.app, apiKey)).connected, true);
+    // Round 1: the access token has expired. The replacement lives long, so a slow machine
+    // cannot make a second refresh legitimate.
+    await sleepUntil((await tokenExpiry(f.app, apiKey)).getTime() + 50);
+    f.upstream.setAccessTokenTtl(3600);
+    let refreshesBefore = f.upstream.tokenCalls.refresh_token;
+    const first = await hammer();
+    assert.equal(f.upstream.tokenCalls.refresh_token - refreshesBefore, 1, `one refresh across both processes${logs()}`);
+    assert.equal(first.length, 40, 'no call went out with the expired token');
+    assert.equal(new Set(first).size, 1, 'both processes used the one new token');
+
+    // Round 2: the upstream kills that access token early; both processes meet 401s at once. The
+    // refresh spends the refresh token rotated in round 1: had either process lost it, the
+    // upstream would answer invalid_grant (and revoke the grant for the replay).
+    f.upstream.revokeAccessTokensFor('erin');
+    refreshesBefore = f.upstream.tokenCalls.refresh_token;
+    const second = await hammer();
+    assert.equal(f.upstream.tokenCalls.refresh_token - refreshesBefore, 1, `one refresh across both processes${logs()}`);
+    const [refused] = first;
+    const renewed = new Set(second.filter((h) => h !== refused));
+    assert.equal(renewed.size, 1, 'every retry used the one new token');
+
+    const status = await connectionStatus(f.app, apiKey);
+    assert.equal(status.connected, true);
+    assert.equal(status.needs_reauthorization, false);
   });
 });

@@ -36,7 +36,8 @@ describe('every upstream API request is bounded in time', () => {
     const elapsed = Date.now() - started;
     assert.equal(result.isError, true);
     assert.equal(textOf(result), 'Acme did not answer within 0.5 s. Try again later.');
-    assert.ok(elapsed >= API_TIMEOUT_MS && elapsed < API_TIMEOUT_MS + 1_500, `took ${elapsed} ms`);
+    // The upstream would answer after 10 s; slack for a busy machine.
+    assert.ok(elapsed >= API_TIMEOUT_MS && elapsed < API_TIMEOUT_MS + 3_000, `took ${elapsed} ms`);
     assert.equal(f.upstream.apiRequests.at(-1)?.path, '/api/slow?ms=10000', 'the request did go out');
     assert.equal((await connectionStatus(f.app, apiKey)).connected, true, 'a slow API says nothing about the connection');
   });

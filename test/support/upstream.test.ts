@@ -243,7 +243,7 @@ describe('test upstream: refresh tokens', () => {
 
   for (const mode of ['omitted', 'null'] as const) {
     test(`expiresIn: '${mode}' leaves the lifetime out of token responses, yet tokens still expire`, async (t) => {
-      const upstream = await upstreamFor(t, { expiresIn: mode, accessTokenTtl: 1 });
+      const upstream = await upstreamFor(t, { expiresIn: mode, accessTokenTtl: 2 });
       const tokens = await connect(upstream, 'alice');
       assert.equal(tokens.expires_in, mode === 'null' ? null : undefined);
       assert.ok('expires_in' in tokens === (mode === 'null'));
@@ -252,10 +252,33 @@ describe('test upstream: refresh tokens', () => {
       assert.equal(refreshed.body.expires_in, mode === 'null' ? null : undefined);
       const token = refreshed.body.access_token as string;
       assert.equal((await callApi(upstream, '/me', token)).status, 200);
-      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
       assert.equal((await callApi(upstream, '/me', token)).status, 401);
     });
   }
+
+  test('revokeAccessTokensFor kills that account’s access tokens only; its refresh token still works', async (t) => {
+    const upstream = await upstreamFor(t);
+    const alice = await connect(upstream, 'alice');
+    const bob = await connect(upstream, 'bob');
+
+    upstream.revokeAccessTokensFor('alice');
+
+    assert.equal((await callApi(upstream, '/me', alice.access_token)).status, 401);
+    assert.equal((await callApi(upstream, '/me', bob.access_token)).status, 200);
+    const refreshed = await refresh(upstream, alice.refresh_token);
+    assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+    assert.equal((await callApi(upstream, '/me', refreshed.body.access_token as string)).status, 200);
+  });
+
+  test('setAccessTokenTtl changes the lifetime of tokens issued afterwards', async (t) => {
+    const upstream = await upstreamFor(t, { accessTokenTtl: 2 });
+    const tokens = await connect(upstream, 'alice');
+    assert.equal(tokens.expires_in, 2);
+    upstream.setAccessTokenTtl(3600);
+    const refreshed = await refresh(upstream, tokens.refresh_token);
+    assert.equal(refreshed.body.expires_in, 3600);
+  });
 
   test('revokeGrantsFor kills that account’s refresh and access tokens, and nobody else’s', async (t) => {
     const upstream = await upstreamFor(t);
@@ -286,11 +309,12 @@ describe('test upstream: refresh tokens', () => {
   });
 
   test('access tokens stop working once their TTL passes', async (t) => {
-    const upstream = await upstreamFor(t, { accessTokenTtl: 1 });
+    // oidc-provider counts whole seconds (exp = floor(iat) + ttl): a TTL of n lives n-1 to n seconds.
+    const upstream = await upstreamFor(t, { accessTokenTtl: 2 });
     const tokens = await connect(upstream, 'alice');
-    assert.equal(tokens.expires_in, 1);
+    assert.equal(tokens.expires_in, 2);
     assert.equal((await callApi(upstream, '/me', tokens.access_token)).status, 200);
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
     assert.equal((await callApi(upstream, '/me', tokens.access_token)).status, 401);
   });
 });

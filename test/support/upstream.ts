@@ -13,7 +13,11 @@ import { UpstreamStore } from './upstream-store.js';
 export interface UpstreamOptions {
   /** Redirect URIs registered for the confidential client (the proxy's callback URLs). */
   redirectUris: string[];
-  /** Access-token lifetime in seconds (default 3600). Short values let tests watch tokens expire. */
+  /**
+   * Access-token lifetime in seconds (default 3600). Short values let tests watch tokens expire.
+   * oidc-provider counts whole seconds (exp = floor(iat) + ttl), so a token really lives between
+   * ttl - 1 and ttl seconds: a client's view of its expiry may be up to a second late.
+   */
   accessTokenTtl?: number;
   /**
    * How the client authenticates at the token/revocation endpoints (default client_secret_basic).
@@ -58,6 +62,13 @@ export interface TestUpstream {
   setTokenEndpointHanging(hanging: boolean): void;
   /** Revoke every grant, and the codes and tokens issued under it, for this account id (the user revoking access upstream). */
   revokeGrantsFor(accountId: string): Promise<void>;
+  /**
+   * Invalidate the account's access tokens before they expire, leaving grants and refresh tokens
+   * alone (what upstreams do on a password change): the next API call with one gets a 401.
+   */
+  revokeAccessTokensFor(accountId: string): void;
+  /** Lifetime of access tokens issued from now on, in seconds (tokens already issued keep theirs). */
+  setAccessTokenTtl(seconds: number): void;
   close(): Promise<void>;
 }
 
@@ -74,7 +85,8 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
   const clientId = `client_${randomBytes(6).toString('hex')}`;
   const clientSecret = randomBytes(24).toString('base64url');
   const store = new UpstreamStore();
-  const provider = createProvider(issuer, { ...options, clientId, clientSecret, store });
+  const ttl = { accessToken: options.accessTokenTtl ?? 3600 };
+  const provider = createProvider(issuer, { ...options, clientId, clientSecret, store, ttl });
   let tokenEndpointDown = false;
   let tokenEndpointHanging = false;
 
@@ -97,6 +109,12 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
     },
     async revokeGrantsFor(accountId) {
       for (const grantId of store.grantIdsOf(accountId)) store.revokeGrant(grantId);
+    },
+    revokeAccessTokensFor(accountId) {
+      store.revokeAccessTokens(accountId);
+    },
+    setAccessTokenTtl(seconds) {
+      ttl.accessToken = seconds;
     },
     async close() {
       if (!server.listening) return;
@@ -186,6 +204,8 @@ interface ProviderSettings extends UpstreamOptions {
   clientId: string;
   clientSecret: string;
   store: UpstreamStore;
+  /** Read at every issue, so tests can change it while the upstream runs. */
+  ttl: { accessToken: number };
 }
 
 function createProvider(issuer: string, settings: ProviderSettings) {
@@ -227,7 +247,7 @@ function createProvider(issuer: string, settings: ProviderSettings) {
     // The default ties tokens without offline_access to the browser session; the proxy has no session.
     expiresWithSession: async () => false,
     ttl: {
-      AccessToken: settings.accessTokenTtl ?? 3600,
+      AccessToken: () => settings.ttl.accessToken,
       AuthorizationCode: 60,
       IdToken: 3600,
       RefreshToken: 14 * DAY,
