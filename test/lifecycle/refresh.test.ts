@@ -37,6 +37,8 @@ describe('access tokens are refreshed without the user noticing', () => {
     const refreshesBefore = f.upstream.tokenCalls.refresh_token;
     const apiBefore = f.upstream.apiRequests.length;
     const firstExpiry = await tokenExpiry(f.app, apiKey);
+    const grantedScopes = (await connectionStatus(f.app, apiKey)).scopes;
+    assert.ok(grantedScopes.includes('read'), JSON.stringify(grantedScopes));
 
     let calls = 0;
     const until = Date.now() + 3 * TTL_SECONDS * 1000; // outlives three lifetimes of the first token
@@ -55,7 +57,9 @@ describe('access tokens are refreshed without the user noticing', () => {
     assert.ok((await tokenExpiry(f.app, apiKey)) > firstExpiry);
     // Every refresh rotated the refresh token; the upstream revokes the grant if an old one is
     // ever replayed, so a further refresh succeeding proves each new one was stored.
-    assert.equal((await connectionStatus(f.app, apiKey)).connected, true);
+    const status = await connectionStatus(f.app, apiKey);
+    assert.equal(status.connected, true);
+    assert.deepEqual(status.scopes, grantedScopes, 'refreshing keeps the granted scopes');
   });
 
   it('a 401 from the upstream causes one refresh and one retry, never a loop', async () => {
