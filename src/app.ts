@@ -27,6 +27,7 @@ import { createClientMetadataResolver, type ClientMetadataFetchOptions } from '.
 import { createClientDirectory } from './oauth-server/clients.js';
 import { oauthEndpoints } from './oauth-server/endpoints.js';
 import { OAUTH_SCOPES } from './oauth-server/scopes.js';
+import { upstreamLimits, type UpstreamLimits } from './outbound/limits.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import { createUsageRecorder } from './usage/usage-recorder.js';
 
@@ -43,6 +44,8 @@ export interface AppDeps {
   clientMetadataFetch?: ClientMetadataFetchOptions;
   /** How often tool-call counts are written (default 5 s; tests use a short one). */
   usageFlushMs?: number;
+  /** Timeouts and retries towards upstreams; defaults fit production, tests shorten them. */
+  limits?: Partial<UpstreamLimits>;
 }
 
 /** The app, plus what must run when the server stops: the last write of tool-call counts. */
@@ -56,14 +59,16 @@ export function buildApp(deps: AppDeps): App {
   const { config, pool, cipher, registry, log } = deps;
   const usage = createUsageRecorder({ db: pool, log, ...(deps.usageFlushMs ? { flushIntervalMs: deps.usageFlushMs } : {}) });
   const keys = createKeyService(pool);
+  const limits = upstreamLimits(deps.limits);
   const tokens = createAccessTokenSource({
     pool,
     cipher,
     log,
+    limits,
     connectUrl: (providerId) => `${config.publicUrl}/api/connect/${providerId}/start`,
   });
   const credentials = createCredentialSource({ db: pool, cipher, tokens, publicUrl: config.publicUrl });
-  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl });
+  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits });
   const auth = authenticate(keys);
   const endpoints = oauthEndpoints(config.publicUrl);
   // /mcp also takes this server's OAuth access tokens, and its 401s point at the resource metadata.
@@ -96,6 +101,7 @@ export function buildApp(deps: AppDeps): App {
       cipher,
       registry,
       publicUrl: config.publicUrl,
+      tokenTimeoutMs: limits.tokenTimeoutMs,
       log,
       authenticate: auth,
       signInCallback: oauthSignInCallback({ ...signIn, cookies }),

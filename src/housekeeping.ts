@@ -6,26 +6,45 @@ import { deleteExpiredCodes } from './oauth-server/code-store.js';
 import { deleteExpiredSessions } from './oauth-server/session-store.js';
 import { deleteExpiredTokens } from './oauth-server/token-store.js';
 
-const INTERVAL_MS = 10 * 60_000;
+/** States live 10 minutes; sweeping as often keeps at most about two lifetimes' worth around. */
+const DEFAULT_INTERVAL_MS = 10 * 60_000;
+
+export interface HousekeepingOptions {
+  /** Time between sweeps (default 10 minutes). */
+  intervalMs?: number;
+}
 
 /**
- * Periodic clean-up. Every statement is an idempotent DELETE of expired rows, so several
- * instances running it at once is harmless: whoever comes first deletes, the rest find nothing.
+ * Periodic clean-up, once at start and then every interval. Every statement deletes expired rows
+ * only, skipping rows another instance holds, so several instances running it at once is
+ * harmless: each row goes exactly once, and nobody waits.
  */
-export function startHousekeeping(pool: Pool, log: Logger): { stop(): void } {
-  const run = async (): Promise<void> => {
-    try {
-      const states = await deleteExpiredStates(pool);
-      if (states > 0) log.debug({ states }, 'deleted expired OAuth states');
-      const oauth =
-        (await deleteExpiredAuthorizationRequests(pool)) + (await deleteExpiredCodes(pool)) + (await deleteExpiredSessions(pool)) + (await deleteExpiredTokens(pool));
-      if (oauth > 0) log.debug({ rows: oauth }, 'deleted expired OAuth server rows');
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'housekeeping failed; will retry');
-    }
+export function startHousekeeping(pool: Pool, log: Logger, options: HousekeepingOptions = {}): { stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  const run = (): void => {
+    // A sweep slower than the interval (a huge backlog) is not started twice.
+    running ??= (async () => {
+      try {
+        const states = await deleteExpiredStates(pool);
+        if (states > 0) log.debug({ states }, 'deleted expired OAuth states');
+        const oauth =
+          (await deleteExpiredAuthorizationRequests(pool)) + (await deleteExpiredCodes(pool)) + (await deleteExpiredSessions(pool)) + (await deleteExpiredTokens(pool));
+        if (oauth > 0) log.debug({ rows: oauth }, 'deleted expired OAuth server rows');
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'housekeeping failed; will retry');
+      } finally {
+        running = undefined;
+      }
+    })();
   };
-  const timer = setInterval(() => void run(), INTERVAL_MS);
+  const timer = setInterval(run, options.intervalMs ?? DEFAULT_INTERVAL_MS);
   timer.unref();
-  void run();
-  return { stop: () => clearInterval(timer) };
+  run();
+  return {
+    /** No further sweeps; resolves once a sweep under way has finished (before the pool closes). */
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

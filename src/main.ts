@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    housekeeping.stop();
+    await housekeeping.stop();
     server.closeIdleConnections();
     await new Promise((resolve) => server.close(resolve));
     // After the server has drained, so the last calls' tool-usage counts are in the final write.

@@ -1,15 +1,17 @@
 import type { Cipher } from '../crypto/cipher.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
+import type { UpstreamLimits } from '../outbound/limits.js';
 import type { OAuth2ProviderDefinition } from '../providers/schema.js';
 import { connectionAad } from './connect-flow.js';
-import { findConnection, markReauthRequired, updateTokens, type ConnectionRow } from './connection-store.js';
+import { findConnection, isLockNotAvailable, lockConnection, markReauthRequired, updateTokens, type ConnectionRow } from './connection-store.js';
 import { refreshTokens, TokenRequestError } from './oauth-client.js';
+import { tokenFreshness } from './token-freshness.js';
 
-/** Refresh this long before expiry, or at half the token's lifetime when that is shorter. */
-const REFRESH_MARGIN_MS = 5 * 60_000;
-/** Backoff for transient token-endpoint failures (network, 5xx, 429). */
-const RETRY_DELAYS_MS = [250, 1_000];
+/** Longest Retry-After a needed refresh waits out before giving up and telling the user. */
+const MAX_RETRY_AFTER_MS = 5_000;
+/** A lock holder also runs a few statements besides its token request. */
+const LOCK_SLACK_MS = 2_000;
 
 /** Why a user's call cannot get an upstream token; the message says what to do. */
 export class NotConnectedError extends Error {
@@ -22,6 +24,14 @@ export class NotConnectedError extends Error {
   }
 }
 
+/** Another request (on any instance) held the refresh lock for longer than a refresh may take. */
+export class RefreshBusyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RefreshBusyError';
+  }
+}
+
 export interface AccessTokenSource {
   /** A usable access token for the user's connection, refreshed first when it is about to expire. */
   get(userId: string, provider: OAuth2ProviderDefinition): Promise<string>;
@@ -29,14 +39,35 @@ export interface AccessTokenSource {
   refreshAfterRejection(userId: string, provider: OAuth2ProviderDefinition, rejected: string): Promise<string>;
 }
 
+export interface AccessTokenDeps {
+  pool: Pool;
+  cipher: Cipher;
+  log: Logger;
+  connectUrl: (providerId: string) => string;
+  limits: Pick<UpstreamLimits, 'tokenTimeoutMs' | 'refreshRetryDelaysMs'>;
+}
+
 /**
- * Exactly one refresh per connection at a time: in-process callers share one promise, and
- * across instances a `SELECT … FOR UPDATE` row lock serialises refreshes, with the row re-read
- * after the lock so a refresh another instance just finished is reused, not repeated (repeating
- * it would spend a rotated refresh token twice and lock the user out).
+ * `due`: the token still works, so one attempt, never queued behind another instance's refresh,
+ * and the caller keeps the current token if it fails. `required`: the token has expired or was
+ * refused, so wait for the lock (bounded) and retry transient failures.
  */
-export function createAccessTokenSource(deps: { pool: Pool; cipher: Cipher; log: Logger; connectUrl: (providerId: string) => string }): AccessTokenSource {
+type Urgency = 'due' | 'required';
+
+/**
+ * Exactly one refresh per connection at a time. In-process callers share one promise; across
+ * instances a row lock (`SELECT … FOR UPDATE`) serialises refreshes. After the lock, a refresh
+ * happens only if the stored token is still the one the caller found bad: otherwise someone else
+ * refreshed meanwhile and their token is used, because refreshing again would spend a rotated
+ * refresh token twice (the upstream may then revoke the whole grant).
+ *
+ * The lock is held only across one token request, which `tokenTimeoutMs` bounds; waiters give up
+ * after that bound plus a little (`lock_timeout`), and backoff between attempts happens with no
+ * transaction open.
+ */
+export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSource {
   const inFlight = new Map<string, Promise<string>>();
+  const lockWaitMs = deps.limits.tokenTimeoutMs + LOCK_SLACK_MS;
 
   function decryptAccess(row: ConnectionRow): string {
     return deps.cipher.decrypt(row.accessTokenEnc, connectionAad(row.userId, row.providerId));
@@ -47,85 +78,103 @@ export function createAccessTokenSource(deps: { pool: Pool; cipher: Cipher; log:
     return new NotConnectedError(reason, `${what}. Connect it: GET ${deps.connectUrl(provider.id)} with your API key, then open the authorization_url it returns.`);
   }
 
-  function usable(row: ConnectionRow, provider: OAuth2ProviderDefinition): ConnectionRow {
+  function usableRow(row: ConnectionRow | undefined, provider: OAuth2ProviderDefinition): ConnectionRow {
+    if (!row) throw notConnected(provider, 'not_connected');
     if (row.reauthRequiredAt) throw notConnected(provider, 'reauth_required');
     return row;
   }
 
-  function expiresSoon(row: ConnectionRow): boolean {
-    if (!row.expiresAt) return false;
-    const lifetime = row.expiresAt.getTime() - row.updatedAt.getTime();
-    const margin = Math.min(REFRESH_MARGIN_MS, Math.max(0, lifetime / 2));
-    return row.expiresAt.getTime() - margin <= Date.now();
-  }
-
-  /** `stale`: the access token known to be bad, or undefined to refresh only if expiring. */
-  function refresh(userId: string, provider: OAuth2ProviderDefinition, stale: string | undefined): Promise<string> {
-    const key = `${userId}\u0000${provider.id}`;
+  function refresh(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency): Promise<string> {
+    const key = `${userId}\u0000${provider.id}\u0000${urgency}`;
     const running = inFlight.get(key);
     if (running) return running;
-    const work = refreshLocked(userId, provider, stale).finally(() => inFlight.delete(key));
+    const work = refreshWithRetries(userId, provider, seen, urgency).finally(() => inFlight.delete(key));
     inFlight.set(key, work);
     return work;
   }
 
-  async function refreshLocked(userId: string, provider: OAuth2ProviderDefinition, stale: string | undefined): Promise<string> {
-    const aad = connectionAad(userId, provider.id);
-    const outcome = await withTransaction(deps.pool, async (tx) => {
-      const row = await findConnection(tx, userId, provider.id, true);
-      if (!row) throw notConnected(provider, 'not_connected');
-      usable(row, provider);
-      const current = decryptAccess(row);
-      // Another request or instance refreshed while we waited for the lock: use its result.
-      if (stale ? current !== stale : !expiresSoon(row)) return { token: current };
-      if (!row.refreshTokenEnc) {
-        // Nothing to refresh with: the token serves until it has actually expired or been refused.
-        const dead = stale !== undefined || (row.expiresAt !== null && row.expiresAt.getTime() <= Date.now());
-        return dead ? { reauth: true as const } : { token: current };
-      }
-      const refreshToken = deps.cipher.decrypt(row.refreshTokenEnc, aad);
+  async function refreshWithRetries(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency): Promise<string> {
+    const delays = urgency === 'required' ? deps.limits.refreshRetryDelaysMs : [];
+    for (let attempt = 0; ; attempt++) {
       try {
-        const tokens = await withRetries(() => refreshTokens(provider, refreshToken));
+        return await refreshOnce(userId, provider, seen, urgency);
+      } catch (err) {
+        const delay = delays[attempt];
+        if (!(err instanceof TokenRequestError) || err.kind !== 'transient' || delay === undefined) throw err;
+        const wait = Math.max(delay, (err.retryAfterSeconds ?? 0) * 1000);
+        if (wait > MAX_RETRY_AFTER_MS) throw err;
+        deps.log.warn({ provider: provider.id, attempt: attempt + 1, err: err.message }, 'token refresh failed; retrying');
+        // Jitter keeps instances that failed together from retrying in lockstep.
+        await new Promise((resolve) => setTimeout(resolve, wait * (0.75 + Math.random() * 0.5)));
+      }
+    }
+  }
+
+  async function refreshOnce(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency): Promise<string> {
+    const aad = connectionAad(userId, provider.id);
+    let outcome: { token: string } | { reauth: string };
+    try {
+      outcome = await withTransaction(deps.pool, async (tx) => {
+        const row = usableRow(await lockConnection(tx, userId, provider.id, urgency === 'required' ? lockWaitMs : 0), provider);
+        const current = decryptAccess(row);
+        const freshness = tokenFreshness({ issuedAt: row.accessTokenIssuedAt, expiresAt: row.expiresAt });
+        if (current !== seen && freshness !== 'expired') return { token: current };
+        if (!row.refreshTokenEnc) {
+          // Nothing to refresh with: the token serves until it has expired or been refused.
+          if (urgency === 'due') return { token: current };
+          await markReauthRequired(tx, userId, provider.id);
+          return { reauth: 'the access token is no longer accepted and there is no refresh token' };
+        }
+        let tokens;
+        try {
+          tokens = await refreshTokens(provider, deps.cipher.decrypt(row.refreshTokenEnc, aad), deps.limits.tokenTimeoutMs);
+        } catch (err) {
+          if (!(err instanceof TokenRequestError) || err.kind !== 'invalid_grant') throw err;
+          // Marked while the lock is held: a reconnect that lands right after must not be marked too.
+          await markReauthRequired(tx, userId, provider.id);
+          return { reauth: err.message };
+        }
         await updateTokens(tx, userId, provider.id, {
           accessTokenEnc: deps.cipher.encrypt(tokens.accessToken, aad),
           // A rotated refresh token is written in the same statement as its access token.
           refreshTokenEnc: tokens.refreshToken ? deps.cipher.encrypt(tokens.refreshToken, aad) : undefined,
+          issuedAt: tokens.issuedAt,
           expiresAt: tokens.expiresAt,
           ...(tokens.scopes ? { scopes: tokens.scopes } : {}),
         });
+        deps.log.debug({ provider: provider.id, urgency, rotated: Boolean(tokens.refreshToken) }, 'refreshed upstream access token');
         return { token: tokens.accessToken };
-      } catch (err) {
-        if (err instanceof TokenRequestError && err.kind === 'invalid_grant') return { reauth: true as const };
-        throw err;
-      }
-    });
-    if (outcome.token !== undefined) return outcome.token;
-    await markReauthRequired(deps.pool, userId, provider.id);
-    deps.log.info({ provider: provider.id }, 'upstream refused the refresh token; connection needs re-authorization');
+      });
+    } catch (err) {
+      if (!isLockNotAvailable(err)) throw err;
+      // NOWAIT ('due') finds another instance refreshing right now; a 'required' wait outlasted the bound.
+      throw new RefreshBusyError(`a refresh of your ${provider.name} access already under way did not finish in time`);
+    }
+    if ('token' in outcome) return outcome.token;
+    deps.log.info({ provider: provider.id, reason: outcome.reauth }, 'upstream refused the refresh; connection needs re-authorization');
     throw notConnected(provider, 'reauth_required');
   }
 
   return {
     async get(userId, provider) {
-      const row = await findConnection(deps.pool, userId, provider.id);
-      if (!row) throw notConnected(provider, 'not_connected');
-      usable(row, provider);
-      return expiresSoon(row) ? refresh(userId, provider, undefined) : decryptAccess(row);
+      const row = usableRow(await findConnection(deps.pool, userId, provider.id), provider);
+      const current = decryptAccess(row);
+      const freshness = tokenFreshness({ issuedAt: row.accessTokenIssuedAt, expiresAt: row.expiresAt });
+      if (freshness === 'fresh') return current;
+      if (freshness === 'expired') return refresh(userId, provider, current, 'required');
+      try {
+        return await refresh(userId, provider, current, 'due');
+      } catch (err) {
+        if (err instanceof NotConnectedError) throw err;
+        // Still valid: a failed or contended early refresh must not fail the call. The next call
+        // tries again; once the token has expired, failures are reported.
+        const level = err instanceof RefreshBusyError ? 'debug' : 'warn';
+        deps.log[level]({ provider: provider.id, err: (err as Error).message }, 'early token refresh did not happen; using the current token');
+        return current;
+      }
     },
     refreshAfterRejection(userId, provider, rejected) {
-      return refresh(userId, provider, rejected);
+      return refresh(userId, provider, rejected, 'required');
     },
   };
-}
-
-async function withRetries<T>(attempt: () => Promise<T>): Promise<T> {
-  for (let i = 0; ; i++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      const delay = RETRY_DELAYS_MS[i];
-      if (!(err instanceof TokenRequestError) || err.kind !== 'transient' || delay === undefined) throw err;
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
 }

@@ -89,6 +89,7 @@ export async function setApiKey(deps: ApiKeyDeps, userId: string, providerId: st
       scopes: [],
       accessTokenEnc: deps.cipher.encrypt(key, aad),
       refreshTokenEnc: null,
+      issuedAt: new Date(),
       expiresAt: null,
     }),
   );

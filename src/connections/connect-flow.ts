@@ -20,6 +20,8 @@ export interface ConnectFlowDeps {
   cipher: Cipher;
   registry: ProviderRegistry;
   publicUrl: string;
+  /** Bound on each token and revocation request (default: DEFAULT_UPSTREAM_LIMITS). */
+  tokenTimeoutMs?: number;
 }
 
 export function redirectUriFor(publicUrl: string, providerId: string): string {
@@ -110,7 +112,7 @@ export async function exchangeCallbackCode(deps: ConnectFlowDeps, consumed: Cons
       codeVerifier: consumed.codeVerifierEnc
         ? deps.cipher.decrypt(consumed.codeVerifierEnc, verifierAad(consumed.userId, consumed.authorizationRequestId))
         : undefined,
-    });
+    }, deps.tokenTimeoutMs);
   } catch (err) {
     if (err instanceof TokenRequestError) throw new CallbackError(`Could not finish connecting ${provider.name}: ${err.message}.`, 'exchange_failed');
     throw err;
@@ -127,6 +129,7 @@ export async function saveConnection(db: Queryable, cipher: Cipher, userId: stri
     scopes: tokens.scopes ?? provider.scopes,
     accessTokenEnc: cipher.encrypt(tokens.accessToken, aad),
     refreshTokenEnc: tokens.refreshToken ? cipher.encrypt(tokens.refreshToken, aad) : null,
+    issuedAt: tokens.issuedAt,
     expiresAt: tokens.expiresAt,
   });
 }

@@ -64,10 +64,12 @@ export interface DisconnectResult {
 /**
  * Forgets the connection first — the user's intent takes effect even if the upstream is down —
  * then revokes the tokens upstream (RFC 7009 §2.1: revoking the refresh token should also end
- * its access tokens; we revoke both because not every upstream does).
+ * its access tokens; we revoke both because not every upstream does, and try each even when the
+ * other fails). A refresh running at that moment holds the row lock, so the DELETE waits for it
+ * and revokes the tokens it just stored.
  */
 export async function disconnect(
-  deps: { pool: Pool; cipher: Cipher; registry: ProviderRegistry; log: Logger },
+  deps: { pool: Pool; cipher: Cipher; registry: ProviderRegistry; log: Logger; tokenTimeoutMs?: number },
   userId: string,
   providerId: string,
 ): Promise<DisconnectResult> {
@@ -83,11 +85,9 @@ export async function disconnect(
   const tokens: Array<[string, 'refresh_token' | 'access_token']> = [];
   if (row.refreshTokenEnc) tokens.push([deps.cipher.decrypt(row.refreshTokenEnc, aad), 'refresh_token']);
   tokens.push([deps.cipher.decrypt(row.accessTokenEnc, aad), 'access_token']);
-  try {
-    for (const [token, hint] of tokens) await revokeToken(provider, token, hint);
-    return { revokedUpstream: true };
-  } catch (err) {
-    deps.log.warn({ provider: providerId, err: (err as Error).message }, 'upstream revocation failed; local tokens were deleted');
-    return { revokedUpstream: false };
-  }
+  const outcomes = await Promise.allSettled(tokens.map(([token, hint]) => revokeToken(provider, token, hint, deps.tokenTimeoutMs)));
+  const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
+  if (failures.length === 0) return { revokedUpstream: true };
+  deps.log.warn({ provider: providerId, err: failures.join('; ') }, 'upstream revocation failed; local tokens were deleted');
+  return { revokedUpstream: false };
 }

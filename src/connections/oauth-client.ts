@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { DEFAULT_UPSTREAM_LIMITS } from '../outbound/limits.js';
+import { readCapped } from '../outbound/read-capped.js';
+import { retryAfterSeconds } from '../outbound/retry-after.js';
 import type { OAuth2ProviderDefinition } from '../providers/schema.js';
 
 /**
@@ -6,12 +9,18 @@ import type { OAuth2ProviderDefinition } from '../providers/schema.js';
  * refresh (§6) and revocation (RFC 7009).
  */
 
-const TOKEN_TIMEOUT_MS = 10_000;
+/** A token response is a few kilobytes; anything far larger is not one, and is not read whole. */
+const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
 
 export interface TokenSet {
   accessToken: string;
   /** undefined: the upstream did not send one (on refresh: keep the old one). */
   refreshToken: string | undefined;
+  /**
+   * When the request was sent. The upstream started the token's clock after this, so a lifetime
+   * counted from here ends a little early, never late.
+   */
+  issuedAt: Date;
   /** null: the token does not expire (or the upstream did not say). */
   expiresAt: Date | null;
   scopes: string[] | undefined;
@@ -65,65 +74,101 @@ export function buildAuthorizationUrl(
 export function exchangeCode(
   provider: OAuth2ProviderDefinition,
   p: { code: string; redirectUri: string; codeVerifier: string | undefined },
+  timeoutMs: number = DEFAULT_UPSTREAM_LIMITS.tokenTimeoutMs,
 ): Promise<TokenSet> {
   const body: Record<string, string> = { grant_type: 'authorization_code', code: p.code, redirect_uri: p.redirectUri };
   if (p.codeVerifier) body.code_verifier = p.codeVerifier;
-  return tokenRequest(provider, body);
+  return tokenRequest(provider, body, timeoutMs);
 }
 
-export function refreshTokens(provider: OAuth2ProviderDefinition, refreshToken: string): Promise<TokenSet> {
-  return tokenRequest(provider, { grant_type: 'refresh_token', refresh_token: refreshToken });
+/** RFC 6749 §6. No `scope` is sent, which asks for the scopes originally granted. */
+export function refreshTokens(
+  provider: OAuth2ProviderDefinition,
+  refreshToken: string,
+  timeoutMs: number = DEFAULT_UPSTREAM_LIMITS.tokenTimeoutMs,
+): Promise<TokenSet> {
+  return tokenRequest(provider, { grant_type: 'refresh_token', refresh_token: refreshToken }, timeoutMs);
 }
 
 /**
  * Revokes a token at the upstream. Returns false when the provider has no revocation endpoint.
  * A 404 from a `{token}`-in-path endpoint means the token is already gone, which is success.
  */
-export async function revokeToken(provider: OAuth2ProviderDefinition, token: string, hint: 'access_token' | 'refresh_token'): Promise<boolean> {
+export async function revokeToken(
+  provider: OAuth2ProviderDefinition,
+  token: string,
+  hint: 'access_token' | 'refresh_token',
+  timeoutMs: number = DEFAULT_UPSTREAM_LIMITS.tokenTimeoutMs,
+): Promise<boolean> {
   if (!provider.revocation_url) return false;
   const inPath = provider.revocation_url.includes('{token}');
   const url = inPath ? provider.revocation_url.replace('{token}', encodeURIComponent(token)) : provider.revocation_url;
   const form: Record<string, string> = inPath ? {} : { token, token_type_hint: hint };
   const { headers, body } = clientAuthenticated(provider, form);
-  const response = await send(url, {
-    method: provider.revocation_method,
-    headers,
-    ...(inPath && provider.revocation_method === 'DELETE' ? {} : { body }),
-  });
+  const response = await send(
+    url,
+    { method: provider.revocation_method, headers, ...(inPath && provider.revocation_method === 'DELETE' ? {} : { body }) },
+    timeoutMs,
+    'revocation endpoint',
+  );
   await response.body?.cancel();
   if (response.ok || (inPath && response.status === 404)) return true;
   throw new TokenRequestError(response.status >= 500 ? 'transient' : 'rejected', `revocation endpoint answered HTTP ${response.status}`);
 }
 
-async function tokenRequest(provider: OAuth2ProviderDefinition, form: Record<string, string>): Promise<TokenSet> {
+async function tokenRequest(provider: OAuth2ProviderDefinition, form: Record<string, string>, timeoutMs: number): Promise<TokenSet> {
   const { headers, body } = clientAuthenticated(provider, form);
-  const response = await send(provider.token_url, { method: 'POST', headers, body });
-  const text = await response.text().catch(() => '');
+  const issuedAt = new Date();
+  const response = await send(provider.token_url, { method: 'POST', headers, body }, timeoutMs);
+  let text: string;
+  try {
+    ({ text } = await readCapped(response, MAX_TOKEN_RESPONSE_BYTES));
+  } catch {
+    // The timeout also covers the body; a connection dropped mid-answer is just as transient.
+    throw new TokenRequestError('transient', 'token endpoint did not finish its answer');
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     json = undefined;
   }
-  if (!response.ok) {
-    const error = typeof (json as { error?: unknown })?.error === 'string' ? (json as { error: string }).error : undefined;
+  const error = typeof (json as { error?: unknown })?.error === 'string' ? (json as { error: string }).error : undefined;
+  // Some upstreams (GitHub) report errors with HTTP 200 and an `error` field.
+  if (!response.ok || error !== undefined) {
     const description = (json as { error_description?: unknown })?.error_description;
     const detail = `${error ?? `HTTP ${response.status}`}${typeof description === 'string' ? `: ${description.slice(0, 200)}` : ''}`;
-    if (response.status >= 500 || response.status === 429) {
-      throw new TokenRequestError('transient', `token endpoint unavailable (${detail})`, retryAfter(response));
+    const kind = classifyTokenError(response.status, error);
+    if (kind === 'transient') {
+      throw new TokenRequestError(kind, `token endpoint unavailable (${detail})`, retryAfterSeconds(response.headers.get('retry-after')));
     }
-    throw new TokenRequestError(error === 'invalid_grant' ? 'invalid_grant' : 'rejected', `token endpoint refused the request (${detail})`);
+    throw new TokenRequestError(kind, `token endpoint refused the request (${detail})`);
   }
   const parsed = TokenResponse.safeParse(json);
   if (!parsed.success) throw new TokenRequestError('rejected', 'token endpoint returned no usable access_token');
   const t = parsed.data;
+  // RFC 6749 §5.1: `scope` may be left out when it equals what was requested; an empty one says as little.
+  const scopes = t.scope?.split(/[ ,]+/).filter(Boolean);
   return {
     accessToken: t.access_token,
     refreshToken: t.refresh_token ?? undefined,
-    expiresAt: typeof t.expires_in === 'number' && t.expires_in > 0 ? new Date(Date.now() + t.expires_in * 1000) : null,
-    scopes: t.scope !== undefined ? t.scope.split(/[ ,]+/).filter(Boolean) : undefined,
+    issuedAt,
+    expiresAt: typeof t.expires_in === 'number' && t.expires_in > 0 ? new Date(issuedAt.getTime() + t.expires_in * 1000) : null,
+    scopes: scopes?.length ? scopes : undefined,
     accountId: accountIdOf(provider, t),
   };
+}
+
+/**
+ * What a failed token request means for the connection. Only a dead grant (RFC 6749 §5.2
+ * `invalid_grant`; GitHub says `bad_refresh_token`) costs the user their connection; an upstream
+ * that is down, slow or busy (5xx, 408, 429, or the §4.1.2.1 codes `server_error` and
+ * `temporarily_unavailable`, which some token endpoints send) is worth retrying.
+ */
+export function classifyTokenError(status: number, error: string | undefined): TokenRequestError['kind'] {
+  if (status >= 500 || status === 408 || status === 429 || error === 'server_error' || error === 'temporarily_unavailable') return 'transient';
+  if (error === 'invalid_grant' || error === 'bad_refresh_token') return 'invalid_grant';
+  return 'rejected';
 }
 
 function accountIdOf(provider: OAuth2ProviderDefinition, response: Record<string, unknown>): string | null {
@@ -163,16 +208,11 @@ function formEncode(value: string): string {
   return encodeURIComponent(value).replace(/%20/g, '+');
 }
 
-async function send(url: string, init: RequestInit): Promise<Response> {
+async function send(url: string, init: RequestInit, timeoutMs: number, endpoint = 'token endpoint'): Promise<Response> {
   try {
-    return await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(TOKEN_TIMEOUT_MS) });
+    return await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    const reason = (err as Error).name === 'TimeoutError' ? `timed out after ${TOKEN_TIMEOUT_MS / 1000}s` : 'could not be reached';
-    throw new TokenRequestError('transient', `token endpoint ${reason}`);
+    const reason = (err as Error).name === 'TimeoutError' ? `did not answer within ${timeoutMs / 1000} s` : 'could not be reached';
+    throw new TokenRequestError('transient', `${endpoint} ${reason}`);
   }
-}
-
-function retryAfter(response: Response): number | undefined {
-  const value = Number(response.headers.get('retry-after'));
-  return Number.isFinite(value) && value > 0 ? value : undefined;
 }

@@ -58,8 +58,23 @@ export async function consumeState(db: Queryable, state: string, providerId: str
     : undefined;
 }
 
-/** Removes states nobody came back for. Safe to run on several instances at once. */
+/** Rows per DELETE: a large backlog is cleared in short transactions, not one long one. */
+const SWEEP_BATCH = 1_000;
+
+/**
+ * Removes states nobody came back for; returns how many. Safe on several instances at once:
+ * SKIP LOCKED makes each sweeper pass over rows another sweeper (or a callback consuming its
+ * state) has locked, so nobody waits on anybody and every row is deleted exactly once.
+ */
 export async function deleteExpiredStates(db: Queryable): Promise<number> {
-  const { rowCount } = await db.query('DELETE FROM oauth_states WHERE expires_at <= now()');
-  return rowCount ?? 0;
+  let total = 0;
+  for (;;) {
+    const { rowCount } = await db.query(
+      `DELETE FROM oauth_states WHERE state_hash IN (
+         SELECT state_hash FROM oauth_states WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`,
+      [SWEEP_BATCH],
+    );
+    total += rowCount ?? 0;
+    if ((rowCount ?? 0) < SWEEP_BATCH) return total;
+  }
 }

@@ -1,12 +1,13 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { NotConnectedError } from '../connections/access-tokens.js';
+import { NotConnectedError, RefreshBusyError } from '../connections/access-tokens.js';
 import { scrubSecret, setKeyInstructions, type CredentialSource, type UpstreamCredentials } from '../connections/credentials.js';
 import { TokenRequestError } from '../connections/oauth-client.js';
 import type { Logger } from '../log.js';
+import type { UpstreamLimits } from '../outbound/limits.js';
 import type { RegisteredTool } from '../providers/registry.js';
+import type { ApiKeyProviderDefinition, ProviderDefinition } from '../providers/schema.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
-import type { ApiKeyProviderDefinition } from '../providers/schema.js';
-import { buildUpstreamRequest, MAX_RESULT_BYTES, sendUpstream, UnsafeArgumentError, upstreamTimedOut, UPSTREAM_TIMEOUT_MS, type UpstreamResponse } from './upstream-request.js';
+import { buildUpstreamRequest, MAX_RESULT_BYTES, sendUpstream, UnsafeArgumentError, upstreamTimedOut, type UpstreamResponse } from './upstream-request.js';
 
 /** Who is calling: resolved from their key before any MCP message is read. */
 export interface Caller {
@@ -22,6 +23,7 @@ export interface ToolCallDeps {
   log: Logger;
   /** Base of the URLs that tell a user how to connect or set a key. */
   publicUrl: string;
+  limits: Pick<UpstreamLimits, 'apiTimeoutMs'>;
 }
 
 const EXCERPT_CHARS = 500;
@@ -31,7 +33,7 @@ function errorResult(text: string): CallToolResult {
 }
 
 /**
- * Runs one tool as the caller, with the caller's upstream token and nobody else's.
+ * Runs one tool as the caller, with the caller's upstream credentials and nobody else's.
  * Every failure is a tool result with `isError: true` (MCP 2025-11-25 "Error Handling"), so the
  * model can read what went wrong and the user can act on it. Every call is counted.
  */
@@ -64,13 +66,18 @@ async function runTool(deps: ToolCallDeps, caller: Caller, tool: RegisteredTool,
   let credentials: UpstreamCredentials | undefined;
   try {
     credentials = await deps.credentials.get(caller.userId, provider);
-    let response = await sendUpstream(provider, request, credentials);
+    let response = await sendUpstream(provider, request, credentials, deps.limits.apiTimeoutMs);
+    let note = '';
     if (response.status === 401) {
-      // The upstream may revoke or expire a token before its stated expiry: refresh once and retry.
+      // The upstream may revoke or expire a token before its stated expiry: refresh once and
+      // retry once. A second 401 is reported as it is; refreshing again would not help.
       const renewed = await deps.credentials.renewAfterRejection(caller.userId, provider, credentials);
       if (renewed) {
         credentials = renewed;
-        response = await sendUpstream(provider, request, credentials);
+        response = await sendUpstream(provider, request, credentials, deps.limits.apiTimeoutMs);
+        if (response.status === 401) {
+          note = ' It refused a freshly refreshed token too: the account may lack permission for this; if it persists, reconnect.';
+        }
       }
     }
     // Scrubbed before any excerpt is cut, so no part of the secret can survive at a cut.
@@ -78,18 +85,26 @@ async function runTool(deps: ToolCallDeps, caller: Caller, tool: RegisteredTool,
     if (provider.auth === 'api_key' && (response.status === 401 || response.status === 403)) {
       return keyRefused(deps, provider, credentials.source, response);
     }
-    return toResult(provider.name, response);
+    return toResult(provider.name, response, note);
   } catch (err) {
     if (err instanceof NotConnectedError) return errorResult(err.message);
-    if (err instanceof TokenRequestError) {
-      // Transient refresh failures keep the connection; the user only needs to retry.
-      return errorResult(`Could not refresh your ${provider.name} access: ${err.message}. Your connection is kept; try again shortly.`);
-    }
-    if (upstreamTimedOut(err)) return errorResult(`${provider.name} did not answer within ${UPSTREAM_TIMEOUT_MS / 1000} s. Try again later.`);
+    if (err instanceof TokenRequestError || err instanceof RefreshBusyError) return errorResult(refreshFailure(provider, err, deps.log));
+    if (upstreamTimedOut(err)) return errorResult(`${provider.name} did not answer within ${deps.limits.apiTimeoutMs / 1000} s. Try again later.`);
     const message = credentials ? scrubSecret((err as Error).message, credentials.secret) : (err as Error).message;
     deps.log.warn({ tool: tool.name, err: message }, 'tool call failed');
     return errorResult(`${provider.name} could not be reached: ${message}`);
   }
+}
+
+/** A refresh that failed without proving the grant dead: the connection is kept either way. */
+function refreshFailure(provider: ProviderDefinition, err: TokenRequestError | RefreshBusyError, log: Logger): string {
+  if (err instanceof TokenRequestError && err.kind === 'rejected') {
+    // Not invalid_grant, so not the user's doing: usually the OAuth client's settings (invalid_client…).
+    log.error({ provider: provider.id, err: err.message }, 'upstream refused to refresh a token for a reason other than invalid_grant');
+    return `${provider.name} refused to refresh your access: ${err.message}. Your connection is kept; the server's ${provider.name} OAuth settings may need attention.`;
+  }
+  const when = err instanceof TokenRequestError && err.retryAfterSeconds ? `in ${err.retryAfterSeconds} seconds` : 'shortly';
+  return `Could not refresh your ${provider.name} access: ${err.message}. Your connection is kept; try again ${when}.`;
 }
 
 /**
@@ -113,9 +128,9 @@ function excerptOf(response: UpstreamResponse): string {
   return excerpt ? `\n${excerpt}` : '';
 }
 
-function toResult(providerName: string, response: UpstreamResponse): CallToolResult {
+function toResult(providerName: string, response: UpstreamResponse, note = ''): CallToolResult {
   const suffix = response.truncated ? `\n[truncated: the response was larger than the ${MAX_RESULT_BYTES / 1024} KB limit]` : '';
   if (response.ok) return { content: [{ type: 'text', text: response.text + suffix }] };
-  const retry = response.retryAfter ? ` Retry after ${response.retryAfter} seconds.` : '';
-  return errorResult(`${providerName} answered HTTP ${response.status}.${retry}${excerptOf(response)}`);
+  const retry = response.retryAfterSeconds !== undefined ? ` Retry after ${response.retryAfterSeconds} seconds.` : '';
+  return errorResult(`${providerName} answered HTTP ${response.status}.${retry}${note}${excerptOf(response)}`);
 }

@@ -1,8 +1,10 @@
+import { DEFAULT_UPSTREAM_LIMITS } from '../outbound/limits.js';
+import { readCapped } from '../outbound/read-capped.js';
+import { retryAfterSeconds } from '../outbound/retry-after.js';
 import type { ProviderDefinition, ToolDefinition } from '../providers/schema.js';
 
 /** Upper bound on what one tool result may carry back to the model. */
 export const MAX_RESULT_BYTES = 256 * 1024;
-const UPSTREAM_TIMEOUT_MS = 30_000;
 
 export interface UpstreamRequest {
   url: URL;
@@ -61,14 +63,19 @@ export interface UpstreamResponse {
   ok: boolean;
   text: string;
   truncated: boolean;
-  retryAfter: string | null;
+  /** From a `Retry-After` header (seconds, or an HTTP-date turned into seconds). */
+  retryAfterSeconds: number | undefined;
 }
 
+/**
+ * Sends one tool request. `timeoutMs` bounds the whole exchange, reading the body included, so
+ * a server that trickles its answer cannot hold the call open either.
+ */
 export async function sendUpstream(
   provider: ProviderDefinition,
   request: UpstreamRequest,
   credentials: { headers: Record<string, string>; query?: Record<string, string> },
-  timeoutMs: number = UPSTREAM_TIMEOUT_MS,
+  timeoutMs: number = DEFAULT_UPSTREAM_LIMITS.apiTimeoutMs,
 ): Promise<UpstreamResponse> {
   const url = new URL(request.url);
   for (const [k, v] of Object.entries(credentials.query ?? {})) url.searchParams.set(k, v);
@@ -84,34 +91,9 @@ export async function sendUpstream(
     signal: AbortSignal.timeout(timeoutMs),
   });
   const { text, truncated } = await readCapped(response, MAX_RESULT_BYTES);
-  return { status: response.status, ok: response.ok, text, truncated, retryAfter: response.headers.get('retry-after') };
-}
-
-/** Reads at most `limit` bytes, then stops the download: a huge response cannot exhaust memory. */
-async function readCapped(response: Response, limit: number): Promise<{ text: string; truncated: boolean }> {
-  if (!response.body) return { text: '', truncated: false };
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let truncated = false;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (size + value.byteLength > limit) {
-      chunks.push(value.subarray(0, limit - size));
-      truncated = true;
-      await reader.cancel();
-      break;
-    }
-    chunks.push(value);
-    size += value.byteLength;
-  }
-  // A multi-byte character cut at the limit decodes to U+FFFD rather than failing.
-  return { text: Buffer.concat(chunks).toString('utf8'), truncated };
+  return { status: response.status, ok: response.ok, text, truncated, retryAfterSeconds: retryAfterSeconds(response.headers.get('retry-after')) };
 }
 
 export function upstreamTimedOut(err: unknown): boolean {
   return err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
 }
-
-export { UPSTREAM_TIMEOUT_MS };

@@ -48,7 +48,7 @@ describe('the /mcp fast path answers exactly like the SDK', () => {
   const counted: ToolCallOutcome[] = [];
   const usage: UsageRecorder = { record: (call) => void counted.push(call), flush: async () => undefined, start: () => undefined, stop: async () => undefined };
   const credentials = createCredentialSource({ db: { query: () => Promise.reject(new Error('unused')) } as unknown as Queryable, cipher: createCipher(randomBytes(32)), tokens, publicUrl: 'http://127.0.0.1:9' });
-  const deps = { registry, credentials, usage, log: createLogger('silent'), publicUrl: 'http://127.0.0.1:9' };
+  const deps = { registry, credentials, usage, log: createLogger('silent'), publicUrl: 'http://127.0.0.1:9', limits: { apiTimeoutMs: 5_000 } };
   const sdk = createMcpHandler(deps);
   const fast = createFastDispatcher(deps);
   const writer: Caller = { userId: 'u1', scopes: ['tools:read', 'tools:write'], keyPrefix: 'sk_x' };

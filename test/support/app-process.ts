@@ -14,14 +14,19 @@ import { buildApp } from '../../src/app.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import { createPool } from '../../src/db/pool.js';
 import { createLogger } from '../../src/log.js';
+import type { UpstreamLimits } from '../../src/outbound/limits.js';
 import { parseProviders } from '../../src/providers/load.js';
 import { createRegistry } from '../../src/providers/registry.js';
 
-interface AppProcessConfig {
+/** What a spawned app is told; everything a shared deployment would have in common. */
+export interface AppProcessConfig {
   databaseUrl: string;
+  /** base64 of the 32-byte key every instance of the deployment shares. */
   encryptionKey: string;
+  /** Raw providers, as in a providers file. */
   providers?: unknown[];
   usageFlushMs?: number;
+  limits?: Partial<UpstreamLimits>;
   logLevel?: string;
 }
 
@@ -39,7 +44,15 @@ const log = createLogger(config.logLevel ?? 'info', process.stderr);
 const registry = createRegistry(parseProviders({ providers: config.providers ?? [] }, process.env));
 const pool = createPool(config.databaseUrl);
 const cipher = createCipher(Buffer.from(config.encryptionKey, 'base64'));
-const app = buildApp({ config: { publicUrl: url }, pool, cipher, registry, log, ...(config.usageFlushMs ? { usageFlushMs: config.usageFlushMs } : {}) });
+const app = buildApp({
+  config: { publicUrl: url },
+  pool,
+  cipher,
+  registry,
+  log,
+  ...(config.usageFlushMs ? { usageFlushMs: config.usageFlushMs } : {}),
+  ...(config.limits ? { limits: config.limits } : {}),
+});
 server.on('request', app);
 process.stdout.write(`${JSON.stringify({ url })}\n`);
 

@@ -6,11 +6,12 @@ import { buildApp, type AppDeps } from '../../src/app.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { createLogger } from '../../src/log.js';
+import type { UpstreamLimits } from '../../src/outbound/limits.js';
 import { parseProviders } from '../../src/providers/load.js';
 import { createRegistry } from '../../src/providers/registry.js';
 import { authorizeInBrowser } from './browser.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
-import { startUpstream, type TestUpstream } from './upstream.js';
+import { startUpstream, type TestUpstream, type UpstreamOptions } from './upstream.js';
 
 /** The real app on 127.0.0.1:<random port>, against a real database. */
 export interface TestApp {
@@ -37,6 +38,8 @@ export interface TestAppOptions {
   usageFlushMs?: number;
   /** Wraps the pool before the app gets it (e.g. to count round trips). */
   wrapPool?: (pool: Pool) => Pool;
+  /** Shorter upstream timeouts, so timeout tests take milliseconds instead of the production 30 s. */
+  limits?: Partial<UpstreamLimits>;
 }
 
 /**
@@ -68,6 +71,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
     registry,
     log,
     usageFlushMs: options.usageFlushMs ?? 100,
+    ...(options.limits ? { limits: options.limits } : {}),
     ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
   });
   server.on('request', app);
@@ -149,12 +153,42 @@ export function bearer(apiKey: string): Record<string, string> {
   return { authorization: `Bearer ${apiKey}` };
 }
 
+/** What `GET /api/connect/:provider/status` says about a user's connection. */
+export interface ConnectionStatusBody {
+  provider: string;
+  connected: boolean;
+  needs_reauthorization: boolean;
+  account_id: string | null;
+  scopes: string[];
+  connected_at: string | null;
+  expires_at: string | null;
+}
+
+export async function connectionStatus(app: TestApp, apiKey: string, provider = 'acme'): Promise<ConnectionStatusBody> {
+  const res = await fetch(`${app.url}/api/connect/${provider}/status`, { headers: bearer(apiKey) });
+  if (res.status !== 200) throw new Error(`status answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as ConnectionStatusBody;
+}
+
+/** When the user's stored access token expires, as status reports it. */
+export async function tokenExpiry(app: TestApp, apiKey: string): Promise<Date> {
+  const { expires_at } = await connectionStatus(app, apiKey);
+  if (!expires_at) throw new Error('the connection has no expires_at');
+  return new Date(expires_at);
+}
+
 /** The usual fixture: a fresh database, the test upstream registered for this app, and the app. */
 export async function startAppWithUpstream(
   options: {
     accessTokenTtl?: number;
     tokenAuth?: 'client_secret_basic' | 'client_secret_post';
-    provider?: Record<string, unknown>;
+    /** Overrides of the provider definition; a function receives the started upstream. */
+    provider?: Record<string, unknown> | ((upstream: TestUpstream) => Record<string, unknown>);
+    /** Further upstream options (e.g. `expiresIn`). */
+    upstream?: Omit<UpstreamOptions, 'redirectUris' | 'accessTokenTtl' | 'tokenAuth'>;
+    /** Share it with other app instances (separate processes) on the same database. */
+    encryptionKey?: Buffer;
+    limits?: Partial<UpstreamLimits>;
     clientMetadataFetch?: AppDeps['clientMetadataFetch'];
   } = {},
 ): Promise<{ app: TestApp; upstream: TestUpstream; db: TestDatabase; close(): Promise<void> }> {
@@ -163,13 +197,17 @@ export async function startAppWithUpstream(
   const app = await startApp({
     databaseUrl: db.url,
     ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
+    ...(options.encryptionKey ? { encryptionKey: options.encryptionKey } : {}),
+    ...(options.limits ? { limits: options.limits } : {}),
     providers: async (url) => {
       upstream = await startUpstream({
+        ...options.upstream,
         redirectUris: [`${url}/api/connect/acme/callback`],
         ...(options.accessTokenTtl ? { accessTokenTtl: options.accessTokenTtl } : {}),
         ...(options.tokenAuth ? { tokenAuth: options.tokenAuth } : {}),
       });
-      return [upstreamProvider(upstream, { token_auth: options.tokenAuth ?? 'client_secret_basic', ...options.provider })];
+      const overrides = typeof options.provider === 'function' ? options.provider(upstream) : options.provider;
+      return [upstreamProvider(upstream, { token_auth: options.tokenAuth ?? 'client_secret_basic', ...overrides })];
     },
   });
   const up = upstream as unknown as TestUpstream;
@@ -188,10 +226,15 @@ export async function startAppWithUpstream(
 /** Registers a user and connects them to the test upstream as `login`, through the real login page. */
 export async function registerAndConnect(app: TestApp, login: string): Promise<{ userId: string; apiKey: string }> {
   const user = await register(app, login);
-  const start = await fetch(`${app.url}/api/connect/acme/start`, { headers: bearer(user.apiKey) });
+  await connectAccount(app, user.apiKey, login);
+  return user;
+}
+
+/** Runs the connect flow for an existing user (a first connection, or reconnecting). */
+export async function connectAccount(app: TestApp, apiKey: string, login: string): Promise<void> {
+  const start = await fetch(`${app.url}/api/connect/acme/start`, { headers: bearer(apiKey) });
   if (start.status !== 200) throw new Error(`start answered ${start.status}: ${await start.text()}`);
   const { authorization_url } = (await start.json()) as { authorization_url: string };
   const done = await authorizeInBrowser(authorization_url, login);
   if (done.status !== 200) throw new Error(`callback answered ${done.status}: ${done.body}`);
-  return user;
 }

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { AppProcessConfig } from './app-process.js';
+
+export type { AppProcessConfig };
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRY = fileURLToPath(new URL('./app-process.ts', import.meta.url));
@@ -16,14 +19,6 @@ export interface AppProcess {
   stop(): Promise<number | null>;
 }
 
-export interface AppProcessConfig {
-  databaseUrl: string;
-  /** Base64 of 32 bytes. */
-  encryptionKey: string;
-  providers?: unknown[];
-  usageFlushMs?: number;
-  logLevel?: string;
-}
 
 /** Starts `node --import tsx test/support/app-process.ts` and waits for the URL it prints. */
 export async function spawnApp(config: AppProcessConfig, env: Record<string, string> = {}): Promise<AppProcess> {

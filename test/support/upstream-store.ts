@@ -71,6 +71,13 @@ export class UpstreamStore {
     return ids;
   }
 
+  /** Deletes the account's access tokens only: its grants and refresh tokens keep working. */
+  revokeAccessTokens(accountId: string): void {
+    for (const [key, entry] of this.#entries) {
+      if (entry.model === 'AccessToken' && entry.payload.accountId === accountId) this.#entries.delete(key);
+    }
+  }
+
   /** Deletes the grant and everything issued under it (codes, access and refresh tokens). */
   revokeGrant(grantId: string): void {
     this.#entries.delete(keyOf('Grant', grantId));

@@ -221,6 +221,65 @@ describe('test upstream: refresh tokens', () => {
     assert.equal(upstream.tokenCalls.refresh_token, 2);
   });
 
+  test('a hanging token endpoint never answers and consumes nothing; it recovers when released', async (t) => {
+    const upstream = await upstreamFor(t);
+    const tokens = await connect(upstream, 'alice');
+
+    upstream.setTokenEndpointHanging(true);
+    await assert.rejects(
+      fetch(upstream.tokenUrl, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }),
+        signal: AbortSignal.timeout(200),
+      }),
+      { name: 'TimeoutError' },
+    );
+    assert.equal(upstream.tokenCalls.refresh_token, 1);
+
+    upstream.setTokenEndpointHanging(false);
+    const up = await refresh(upstream, tokens.refresh_token);
+    assert.equal(up.status, 200, JSON.stringify(up.body));
+  });
+
+  for (const mode of ['omitted', 'null'] as const) {
+    test(`expiresIn: '${mode}' leaves the lifetime out of token responses, yet tokens still expire`, async (t) => {
+      const upstream = await upstreamFor(t, { expiresIn: mode, accessTokenTtl: 2 });
+      const tokens = await connect(upstream, 'alice');
+      assert.equal(tokens.expires_in, mode === 'null' ? null : undefined);
+      assert.ok('expires_in' in tokens === (mode === 'null'));
+      const refreshed = await refresh(upstream, tokens.refresh_token);
+      assert.equal(refreshed.status, 200);
+      assert.equal(refreshed.body.expires_in, mode === 'null' ? null : undefined);
+      const token = refreshed.body.access_token as string;
+      assert.equal((await callApi(upstream, '/me', token)).status, 200);
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      assert.equal((await callApi(upstream, '/me', token)).status, 401);
+    });
+  }
+
+  test('revokeAccessTokensFor kills that account’s access tokens only; its refresh token still works', async (t) => {
+    const upstream = await upstreamFor(t);
+    const alice = await connect(upstream, 'alice');
+    const bob = await connect(upstream, 'bob');
+
+    upstream.revokeAccessTokensFor('alice');
+
+    assert.equal((await callApi(upstream, '/me', alice.access_token)).status, 401);
+    assert.equal((await callApi(upstream, '/me', bob.access_token)).status, 200);
+    const refreshed = await refresh(upstream, alice.refresh_token);
+    assert.equal(refreshed.status, 200, JSON.stringify(refreshed.body));
+    assert.equal((await callApi(upstream, '/me', refreshed.body.access_token as string)).status, 200);
+  });
+
+  test('setAccessTokenTtl changes the lifetime of tokens issued afterwards', async (t) => {
+    const upstream = await upstreamFor(t, { accessTokenTtl: 2 });
+    const tokens = await connect(upstream, 'alice');
+    assert.equal(tokens.expires_in, 2);
+    upstream.setAccessTokenTtl(3600);
+    const refreshed = await refresh(upstream, tokens.refresh_token);
+    assert.equal(refreshed.body.expires_in, 3600);
+  });
+
   test('revokeGrantsFor kills that account’s refresh and access tokens, and nobody else’s', async (t) => {
     const upstream = await upstreamFor(t);
     const alice = await connect(upstream, 'alice');
@@ -250,8 +309,7 @@ describe('test upstream: refresh tokens', () => {
   });
 
   test('access tokens stop working once their TTL passes', async (t) => {
-    // oidc-provider counts whole seconds (exp = floor(issued) + ttl, expired when exp <= floor(now)):
-    // a 1 s token issued late in a second is dead a moment later, so use 2 s and wait past them.
+    // oidc-provider counts whole seconds (exp = floor(iat) + ttl): a TTL of n lives n-1 to n seconds.
     const upstream = await upstreamFor(t, { accessTokenTtl: 2 });
     const tokens = await connect(upstream, 'alice');
     assert.equal(tokens.expires_in, 2);

@@ -13,13 +13,23 @@ import { UpstreamStore } from './upstream-store.js';
 export interface UpstreamOptions {
   /** Redirect URIs registered for the confidential client (the proxy's callback URLs). */
   redirectUris: string[];
-  /** Access-token lifetime in seconds (default 3600). Short values let tests watch tokens expire. */
+  /**
+   * Access-token lifetime in seconds (default 3600). Short values let tests watch tokens expire.
+   * oidc-provider counts whole seconds (exp = floor(iat) + ttl), so a token really lives between
+   * ttl - 1 and ttl seconds: a client's view of its expiry may be up to a second late.
+   */
   accessTokenTtl?: number;
   /**
    * How the client authenticates at the token/revocation endpoints (default client_secret_basic).
    * Enforced strictly: the other method gets 401 invalid_client, unlike bare oidc-provider.
    */
   tokenAuth?: 'client_secret_basic' | 'client_secret_post';
+  /**
+   * How token responses state the access token's lifetime: `sent` (default, `expires_in`),
+   * `omitted` (no `expires_in`) or `null` (`"expires_in": null`, OwnerRez's "None" policy).
+   * Tokens still die after `accessTokenTtl`, so a client that trusts them forever sees a 401.
+   */
+  expiresIn?: 'sent' | 'omitted' | 'null';
 }
 
 /** A running upstream; every counter is live and reflects requests up to now. */
@@ -45,8 +55,20 @@ export interface TestUpstream {
   revocations: number;
   /** Make the token endpoint answer HTTP 503 (true) or behave normally (false) — for outage tests. */
   setTokenEndpointDown(down: boolean): void;
+  /**
+   * Make the token endpoint accept requests and never answer (true), like a wedged server, or
+   * behave normally (false). A hanging request consumes nothing and ends when the client gives up.
+   */
+  setTokenEndpointHanging(hanging: boolean): void;
   /** Revoke every grant, and the codes and tokens issued under it, for this account id (the user revoking access upstream). */
   revokeGrantsFor(accountId: string): Promise<void>;
+  /**
+   * Invalidate the account's access tokens before they expire, leaving grants and refresh tokens
+   * alone (what upstreams do on a password change): the next API call with one gets a 401.
+   */
+  revokeAccessTokensFor(accountId: string): void;
+  /** Lifetime of access tokens issued from now on, in seconds (tokens already issued keep theirs). */
+  setAccessTokenTtl(seconds: number): void;
   close(): Promise<void>;
 }
 
@@ -63,8 +85,10 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
   const clientId = `client_${randomBytes(6).toString('hex')}`;
   const clientSecret = randomBytes(24).toString('base64url');
   const store = new UpstreamStore();
-  const provider = createProvider(issuer, { ...options, clientId, clientSecret, store });
+  const ttl = { accessToken: options.accessTokenTtl ?? 3600 };
+  const provider = createProvider(issuer, { ...options, clientId, clientSecret, store, ttl });
   let tokenEndpointDown = false;
+  let tokenEndpointHanging = false;
 
   const upstream: TestUpstream = {
     issuer,
@@ -80,8 +104,17 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
     setTokenEndpointDown(down) {
       tokenEndpointDown = down;
     },
+    setTokenEndpointHanging(hanging) {
+      tokenEndpointHanging = hanging;
+    },
     async revokeGrantsFor(accountId) {
       for (const grantId of store.grantIdsOf(accountId)) store.revokeGrant(grantId);
+    },
+    revokeAccessTokensFor(accountId) {
+      store.revokeAccessTokens(accountId);
+    },
+    setAccessTokenTtl(seconds) {
+      ttl.accessToken = seconds;
     },
     async close() {
       if (!server.listening) return;
@@ -96,6 +129,18 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
     await next();
     if (ctx.oidc?.route === 'revocation' && ctx.status === 200) upstream.revocations += 1;
   });
+  if (options.expiresIn === 'omitted' || options.expiresIn === 'null') {
+    const mode = options.expiresIn;
+    // Post-middleware again: Koa serialises ctx.body only after every middleware has returned.
+    provider.use(async (ctx: { oidc?: { route?: string }; status: number; body?: unknown }, next: () => Promise<void>) => {
+      await next();
+      if (ctx.oidc?.route !== 'token' || ctx.status !== 200 || typeof ctx.body !== 'object' || ctx.body === null) return;
+      const body = { ...(ctx.body as Record<string, unknown>) };
+      if (mode === 'omitted') delete body.expires_in;
+      else body.expires_in = null;
+      ctx.body = body;
+    });
+  }
 
   const api = createApiHandler({
     requests: upstream.apiRequests,
@@ -116,6 +161,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
     if (path === tokenPath) {
       const grantType = form.get('grant_type');
       if (grantType === 'authorization_code' || grantType === 'refresh_token') upstream.tokenCalls[grantType] += 1;
+      if (tokenEndpointHanging) return; // never answered; close() or the client's timeout ends it
       if (tokenEndpointDown) {
         // Answered here, never reaching oidc-provider, so no code or refresh token is consumed.
         sendJson(res, 503, { error: 'temporarily_unavailable', error_description: 'token endpoint is down (test)' });
@@ -158,6 +204,8 @@ interface ProviderSettings extends UpstreamOptions {
   clientId: string;
   clientSecret: string;
   store: UpstreamStore;
+  /** Read at every issue, so tests can change it while the upstream runs. */
+  ttl: { accessToken: number };
 }
 
 function createProvider(issuer: string, settings: ProviderSettings) {
@@ -199,7 +247,7 @@ function createProvider(issuer: string, settings: ProviderSettings) {
     // The default ties tokens without offline_access to the browser session; the proxy has no session.
     expiresWithSession: async () => false,
     ttl: {
-      AccessToken: settings.accessTokenTtl ?? 3600,
+      AccessToken: () => settings.ttl.accessToken,
       AuthorizationCode: 60,
       IdToken: 3600,
       RefreshToken: 14 * DAY,
