@@ -35,13 +35,24 @@ let template: Promise<string> | undefined;
 
 /** Clones the migrated template into a new, randomly named database. */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  template ??= ensureTemplate().catch((err: unknown) => {
-    template = undefined;
-    throw err;
-  });
-  const source = await template;
   const name = `${DATABASE_PREFIX}${randomBytes(6).toString('hex')}`;
-  await withAdmin((admin) => admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(source)}`));
+  const clone = async (): Promise<void> => {
+    template ??= ensureTemplate().catch((err: unknown) => {
+      template = undefined;
+      throw err;
+    });
+    const source = await template;
+    await withAdmin((admin) => admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(source)}`));
+  };
+  try {
+    await clone();
+  } catch (err) {
+    // Another checkout (with other migrations) sharing this server built its own template and
+    // retired ours as stale: build ours again, once.
+    if ((err as { code?: string }).code !== '3D000') throw err;
+    template = undefined;
+    await clone();
+  }
   return {
     url: databaseUrl(name),
     drop: async () => {
