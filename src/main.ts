@@ -45,7 +45,8 @@ async function main(): Promise<void> {
   await runMigrations(databaseUrl, (msg) => log.debug(msg));
   const pool = createPool(databaseUrl);
 
-  const app = buildApp({ config, pool, cipher, registry: providers, log });
+  const limits = { keyPerMinute: config.keyRateLimit.perMinute, keyPerHour: config.keyRateLimit.perHour };
+  const app = buildApp({ config, pool, cipher, registry: providers, log, limits });
   const server = http.createServer(app);
   // Keep idle client connections a little longer than common load balancers (60 s) keep theirs.
   server.keepAliveTimeout = 65_000;
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
     housekeeping.stop();
     server.closeIdleConnections();
     await new Promise((resolve) => server.close(resolve));
+    await app.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     process.exit(0);

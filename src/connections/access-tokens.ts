@@ -1,3 +1,4 @@
+import { recordAudit } from '../audit/record.js';
 import type { Cipher } from '../crypto/cipher.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
@@ -101,6 +102,7 @@ export function createAccessTokenSource(deps: { pool: Pool; cipher: Cipher; log:
     });
     if (outcome.token !== undefined) return outcome.token;
     await markReauthRequired(deps.pool, userId, provider.id);
+    await recordAudit(deps.pool, { userId, type: 'connection.reauth_required', detail: { provider: provider.id } });
     deps.log.info({ provider: provider.id }, 'upstream refused the refresh token; connection needs re-authorization');
     throw notConnected(provider, 'reauth_required');
   }

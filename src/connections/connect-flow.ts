@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { recordAudit } from '../audit/record.js';
 import type { Cipher } from '../crypto/cipher.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import { AppError, InvalidRequestError, NotFoundError } from '../errors.js';
@@ -103,6 +104,7 @@ export async function completeConnect(deps: ConnectFlowDeps, providerId: string,
       expiresAt: tokens.expiresAt,
     }),
   );
+  await recordAudit(deps.pool, { userId: saved.userId, type: 'connection.created', detail: { provider: providerId, account_id: tokens.accountId } });
   return { providerName: provider.name, accountId: tokens.accountId };
 }
 

@@ -1,3 +1,4 @@
+import { recordAudit } from '../audit/record.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Pool } from '../db/pool.js';
 import { NotFoundError } from '../errors.js';
@@ -51,6 +52,7 @@ export async function disconnect(
   if (!provider) throw new NotFoundError(`Unknown provider "${providerId}".`);
   const row = await deleteConnection(deps.pool, userId, providerId);
   if (!row) throw new NotFoundError(`You have no ${provider.name} connection.`);
+  await recordAudit(deps.pool, { userId, type: 'connection.revoked', detail: { provider: providerId } });
   if (provider.auth !== 'oauth2' || !provider.revocation_url) return { revokedUpstream: null };
 
   const aad = connectionAad(userId, providerId);
