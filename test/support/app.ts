@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { buildApp } from '../../src/app.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
+import type { LimitSettings } from '../../src/limits/settings.js';
 import { createLogger } from '../../src/log.js';
 import { parseProviders } from '../../src/providers/load.js';
 import { createRegistry } from '../../src/providers/registry.js';
@@ -31,7 +32,12 @@ export interface TestAppOptions {
   providers?: unknown[] | ((publicUrl: string) => Promise<unknown[]>);
   env?: Record<string, string>;
   encryptionKey?: Buffer;
+  /** Limits to use instead of the defaults (registrations per address are relaxed unless given here). */
+  limits?: Partial<LimitSettings>;
 }
+
+/** Test files register many users from 127.0.0.1; the registration limit has tests of its own. */
+const TEST_LIMITS: Partial<LimitSettings> = { registrationsPerIpPerHour: 10_000 };
 
 /**
  * Starts the server exactly as main.ts wires it, except it listens on port 0 first so that
@@ -54,7 +60,8 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const registry = createRegistry(parseProviders({ providers: raw }, { ...process.env, ...options.env }));
   const pool = createPool(options.databaseUrl);
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
-  server.on('request', buildApp({ config: { publicUrl: url }, pool, cipher, registry, log }));
+  const app = buildApp({ config: { publicUrl: url }, pool, cipher, registry, log, limits: { ...TEST_LIMITS, ...options.limits } });
+  server.on('request', app);
 
   return {
     url,
@@ -63,6 +70,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+      await app.close();
       await pool.end();
     },
   };
@@ -134,12 +142,13 @@ export function bearer(apiKey: string): Record<string, string> {
 
 /** The usual fixture: a fresh database, the test upstream registered for this app, and the app. */
 export async function startAppWithUpstream(
-  options: { accessTokenTtl?: number; tokenAuth?: 'client_secret_basic' | 'client_secret_post'; provider?: Record<string, unknown> } = {},
+  options: { accessTokenTtl?: number; tokenAuth?: 'client_secret_basic' | 'client_secret_post'; provider?: Record<string, unknown>; limits?: Partial<LimitSettings> } = {},
 ): Promise<{ app: TestApp; upstream: TestUpstream; db: TestDatabase; close(): Promise<void> }> {
   const db = await createTestDatabase();
   let upstream: TestUpstream | undefined;
   const app = await startApp({
     databaseUrl: db.url,
+    ...(options.limits ? { limits: options.limits } : {}),
     providers: async (url) => {
       upstream = await startUpstream({
         redirectUris: [`${url}/api/connect/acme/callback`],
