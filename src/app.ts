@@ -63,8 +63,10 @@ export function buildApp(deps: AppDeps): App {
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
   app.use(helmet());
   app.use(requestLog(log));
-  app.use(actorContext(log));
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
+  // After the body is read: from here on every await carries the request's actor, whatever
+  // context the body's stream events happened to arrive in.
+  app.use(actorContext(log));
 
   app.use(healthRouter({ pool }));
   app.use(usersRouter({ pool, keys, registrations }));

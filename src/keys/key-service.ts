@@ -63,8 +63,9 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate }
   const proofs = new Map<string, { keyId: string; until: number }>();
   const statuses = new Map<string, { record: ApiKeyRecord; checkedAt: number }>();
   const forgotten = new Map<string, { epoch: number; at: number }>();
-  // Concurrent first uses of one key share one lookup and one bcrypt.
+  // Concurrent first uses of one key share one lookup and one bcrypt; concurrent re-checks one read.
   const coldChecks = new Map<string, Promise<ApiKeyRecord | undefined>>();
+  const statusChecks = new Map<string, Promise<ApiKeyRecord | undefined>>();
   let epoch = 0;
 
   const digestOf = (presented: string): string => createHash('sha256').update(presented).digest('base64url');
@@ -119,6 +120,21 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate }
     return status && Date.now() - status.checkedAt < STATUS_TTL_MS ? status.record : undefined;
   }
 
+  function recheck(keyId: string): Promise<ApiKeyRecord | undefined> {
+    let check = statusChecks.get(keyId);
+    if (!check) {
+      const read = beginStatusRead();
+      check = findActiveKeyById(db, keyId)
+        .then((record) => {
+          storeStatus(read, keyId, record);
+          return record;
+        })
+        .finally(() => statusChecks.delete(keyId));
+      statusChecks.set(keyId, check);
+    }
+    return check;
+  }
+
   async function coldCheck(presented: string, digest: string, publicId: string): Promise<ApiKeyRecord | undefined> {
     const read = beginStatusRead();
     const found = await findActiveKeyForVerification(db, publicId);
@@ -157,9 +173,7 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate }
         const fresh = freshStatus(keyId);
         if (fresh) return usable(fresh);
         // Proven before, status stale: one read by id, no bcrypt.
-        const read = beginStatusRead();
-        const record = await findActiveKeyById(db, keyId);
-        storeStatus(read, keyId, record);
+        const record = await recheck(keyId);
         return record && usable(record);
       }
       let check = coldChecks.get(digest);

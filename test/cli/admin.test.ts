@@ -104,7 +104,7 @@ describe('operator CLI (npm run admin)', () => {
     const res = await admin(db.url, 'revoke-key', apiKey.slice(0, 15));
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /^Revoked sk_/);
-    await waitUntil(async () => (await works(apiKey)) === 401, STATUS_TTL_MS + 1_000, 50);
+    await waitUntil(async () => (await works(apiKey)) === 401, STATUS_TTL_MS + 2_000, 50);
     const again = await admin(db.url, 'revoke-key', apiKey.slice(0, 15));
     assert.equal(again.code, 1);
   });
@@ -116,7 +116,7 @@ describe('operator CLI (npm run admin)', () => {
     assert.equal(await works(second), 404);
     const res = await admin(db.url, 'disable-user', userId);
     assert.equal(res.code, 0, res.stderr);
-    await waitUntil(async () => (await works(apiKey)) === 401 && (await works(second)) === 401, STATUS_TTL_MS + 1_000, 50);
+    await waitUntil(async () => (await works(apiKey)) === 401 && (await works(second)) === 401, STATUS_TTL_MS + 2_000, 50);
     assert.match((await admin(db.url, 'users')).stdout, new RegExp(`${userId}.*disabled`));
 
     assert.equal((await admin(db.url, 'enable-user', userId)).code, 0);

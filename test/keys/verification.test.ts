@@ -90,7 +90,14 @@ describe('key verification: bcrypt once, then memory', () => {
     await sleep(STATUS_TTL_MS + 100);
     assert.equal(keys.peek(key), undefined, 'a stale status is never trusted');
     const compares = keys.bcrypt.compares;
-    assert.equal(await keys.verify(key), undefined);
+    const queries = countingQueries(pool);
+    try {
+      const results = await Promise.all(Array.from({ length: 10 }, () => keys.verify(key)));
+      assert.deepEqual(new Set(results), new Set([undefined]));
+      assert.equal(queries.count, 1, 'concurrent re-checks share one read');
+    } finally {
+      queries.stop();
+    }
     assert.equal(keys.bcrypt.compares, compares, 're-checking a proven key needs no bcrypt');
   });
 
