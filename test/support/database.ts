@@ -61,9 +61,14 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
+/** The template this checkout's migrations clone from. */
+export async function currentTemplateName(): Promise<string> {
+  return `${TEMPLATE_PREFIX}${await migrationsHash()}`;
+}
+
 /** Returns the current template's name, building it first if no process has yet. */
 async function ensureTemplate(): Promise<string> {
-  const name = `${TEMPLATE_PREFIX}${await migrationsHash()}`;
+  const name = await currentTemplateName();
   return withAdmin(async (admin) => {
     // Test files run in parallel processes; the lock makes exactly one of them build the template
     // while the others wait and then find it ready.
