@@ -5,11 +5,14 @@ import { createAccessTokenSource } from './connections/access-tokens.js';
 import { createCredentialSource } from './connections/credentials.js';
 import type { Cipher } from './crypto/cipher.js';
 import type { Pool } from './db/pool.js';
+import { actorContext } from './http/middleware/actor-context.js';
 import { authenticate } from './http/middleware/authenticate.js';
 import { errorHandler, notFound } from './http/middleware/errors.js';
 import { requestLog } from './http/middleware/request-log.js';
+import { auditRouter } from './http/routes/audit.js';
 import { connectRouter } from './http/routes/connect.js';
 import { healthRouter } from './http/routes/health.js';
+import { keysRouter } from './http/routes/keys.js';
 import { mcpRouter } from './http/routes/mcp.js';
 import { usageRouter } from './http/routes/usage.js';
 import { usersRouter } from './http/routes/users.js';
@@ -20,6 +23,10 @@ import { oauthRegisterRouter } from './http/routes/oauth-register.js';
 import { oauthSignInCallback } from './http/routes/oauth-sign-in-callback.js';
 import { oauthTokenRouter } from './http/routes/oauth-token.js';
 import { createKeyService } from './keys/key-service.js';
+import { createIpLimiter } from './limits/ip-limiter.js';
+import { createKeyRateLimiter } from './limits/key-rate-limiter.js';
+import { DEFAULT_LIMITS, type LimitSettings } from './limits/settings.js';
+import { startUsageSync } from './limits/usage-sync.js';
 import type { Logger } from './log.js';
 import { createMcpHandler } from './mcp/mcp-server.js';
 import { createAccessTokenVerifier } from './oauth-server/access-token-verifier.js';
@@ -44,11 +51,14 @@ export interface AppDeps {
   clientMetadataFetch?: ClientMetadataFetchOptions;
   /** How often tool-call counts are written (default 5 s; tests use a short one). */
   usageFlushMs?: number;
-  /** Timeouts and retries towards upstreams; defaults fit production, tests shorten them. */
-  limits?: Partial<UpstreamLimits>;
+  /**
+   * Overrides of the default limits: key rate limits and per-address limits (main.ts passes the
+   * configured ones), upstream timeouts and retries (tests shorten them).
+   */
+  limits?: Partial<LimitSettings> & Partial<UpstreamLimits>;
 }
 
-/** The app, plus what must run when the server stops: the last write of tool-call counts. */
+/** The app, plus what must run when the server stops: the last usage and rate-limit writes. */
 export type App = Express & { close(): Promise<void> };
 
 /** JSON bodies above this are refused with 413 before they are parsed. */
@@ -58,21 +68,27 @@ const BODY_LIMIT = '1mb';
 export function buildApp(deps: AppDeps): App {
   const { config, pool, cipher, registry, log } = deps;
   const usage = createUsageRecorder({ db: pool, log, ...(deps.usageFlushMs ? { flushIntervalMs: deps.usageFlushMs } : {}) });
+  const limits: LimitSettings = { ...DEFAULT_LIMITS, ...deps.limits };
+  const upstream = upstreamLimits(pickUpstreamLimits(deps.limits));
   const keys = createKeyService(pool);
-  const limits = upstreamLimits(deps.limits);
+  const limiter = createKeyRateLimiter();
+  const usageSync = startUsageSync({ pool, limiter, keys, log, intervalMs: limits.syncIntervalMs });
+  const failedAuth = createIpLimiter({ limit: limits.failedAuthPerIp, windowSeconds: limits.failedAuthWindowSeconds });
+  const registrations = createIpLimiter({ limit: limits.registrationsPerIpPerHour, windowSeconds: 3600 });
   const tokens = createAccessTokenSource({
     pool,
     cipher,
     log,
-    limits,
+    limits: upstream,
     connectUrl: (providerId) => `${config.publicUrl}/api/connect/${providerId}/start`,
   });
   const credentials = createCredentialSource({ db: pool, cipher, tokens, publicUrl: config.publicUrl });
-  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits });
-  const auth = authenticate(keys);
+  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream });
+  const authDeps = { keys, limiter, failedAuth, limits };
+  const auth = authenticate(authDeps);
   const endpoints = oauthEndpoints(config.publicUrl);
   // /mcp also takes this server's OAuth access tokens, and its 401s point at the resource metadata.
-  const mcpAuth = authenticate(keys, {
+  const mcpAuth = authenticate(authDeps, {
     accessTokens: createAccessTokenVerifier(pool, endpoints.resource),
     challenge: `Bearer realm="mcp-oauth-proxy", resource_metadata="${endpoints.resourceMetadata}", scope="${OAUTH_SCOPES.join(' ')}"`,
   });
@@ -92,16 +108,21 @@ export function buildApp(deps: AppDeps): App {
   app.use(oauthTokenRouter({ pool, endpoints, log }));
   app.use(oauthAuthorizeRouter({ ...signIn, clients, keys, cookies }));
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
+  // After the body is read: from here on every await carries the request's actor, whatever
+  // context the body's stream events happened to arrive in.
+  app.use(actorContext(log));
 
   app.use(healthRouter({ pool }));
-  app.use(usersRouter({ pool, keys }));
+  app.use(usersRouter({ pool, keys, registrations }));
+  app.use(keysRouter({ pool, keys, limits, authenticate: auth }));
+  app.use(auditRouter({ pool, authenticate: auth }));
   app.use(
     connectRouter({
       pool,
       cipher,
       registry,
       publicUrl: config.publicUrl,
-      tokenTimeoutMs: limits.tokenTimeoutMs,
+      tokenTimeoutMs: upstream.tokenTimeoutMs,
       log,
       authenticate: auth,
       signInCallback: oauthSignInCallback({ ...signIn, cookies }),
@@ -113,6 +134,19 @@ export function buildApp(deps: AppDeps): App {
   app.use(notFound);
   app.use(errorHandler(log));
   usage.start();
-  // Call after the server has drained, so the last calls' counts are in the final write.
-  return Object.assign(app, { close: () => usage.stop() });
+  return Object.assign(app, {
+    // Call after the server has drained, so the last calls' counts are in the final writes.
+    close: async () => {
+      await Promise.all([usage.stop(), usageSync.stop()]);
+    },
+  });
+}
+
+function pickUpstreamLimits(limits: Partial<UpstreamLimits> = {}): Partial<UpstreamLimits> {
+  const { apiTimeoutMs, tokenTimeoutMs, refreshRetryDelaysMs } = limits;
+  return {
+    ...(apiTimeoutMs !== undefined ? { apiTimeoutMs } : {}),
+    ...(tokenTimeoutMs !== undefined ? { tokenTimeoutMs } : {}),
+    ...(refreshRetryDelaysMs !== undefined ? { refreshRetryDelaysMs } : {}),
+  };
 }

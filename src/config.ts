@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_LIMITS } from './limits/settings.js';
 
 /**
  * Every environment variable the service reads, parsed once at boot (STYLE §1).
@@ -18,6 +19,8 @@ const EnvSchema = z.object({
     .optional(),
   PROVIDERS_FILE: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KEY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.keyPerMinute),
+  KEY_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.keyPerHour),
 });
 
 export interface Config {
@@ -33,6 +36,8 @@ export interface Config {
   readonly encryptionKey: Buffer | undefined;
   readonly providersFile: string | undefined;
   readonly logLevel: string;
+  /** Default per-key request limits (a key's own overrides win). */
+  readonly keyRateLimit: { readonly perMinute: number; readonly perHour: number };
 }
 
 export class ConfigError extends Error {
@@ -67,5 +72,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     encryptionKey: e.ENCRYPTION_KEY ? Buffer.from(e.ENCRYPTION_KEY, 'base64') : undefined,
     providersFile: e.PROVIDERS_FILE ? path.resolve(e.PROVIDERS_FILE) : undefined,
     logLevel: e.LOG_LEVEL,
+    keyRateLimit: Object.freeze({ perMinute: e.KEY_RATE_LIMIT_PER_MINUTE, perHour: e.KEY_RATE_LIMIT_PER_HOUR }),
   });
 }

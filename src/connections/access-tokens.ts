@@ -1,3 +1,4 @@
+import { recordAudit } from '../audit/record.js';
 import type { Cipher } from '../crypto/cipher.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
@@ -151,6 +152,7 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
       throw new RefreshBusyError(`a refresh of your ${provider.name} access already under way did not finish in time`);
     }
     if ('token' in outcome) return outcome.token;
+    await recordAudit(deps.pool, { userId, type: 'connection.reauth_required', detail: { provider: provider.id } });
     deps.log.info({ provider: provider.id, reason: outcome.reauth }, 'upstream refused the refresh; connection needs re-authorization');
     throw notConnected(provider, 'reauth_required');
   }

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { recordAudit } from '../audit/record.js';
 import type { Cipher } from '../crypto/cipher.js';
 import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
 import { AppError, InvalidRequestError, NotFoundError } from '../errors.js';
@@ -150,7 +151,13 @@ export async function finishConnect(deps: ConnectFlowDeps, consumed: ConsumedCal
   const userId = consumed.userId;
   const tokens = await exchangeCallbackCode(deps, consumed, query);
   await withTransaction(deps.pool, (tx) => saveConnection(tx, deps.cipher, userId, consumed.provider, tokens));
+  await recordConnected(deps.pool, userId, consumed.provider.id, tokens.accountId);
   return { providerName: consumed.provider.name, accountId: tokens.accountId };
+}
+
+/** Audit line for a connection made (after its transaction committed: the audit write is best-effort). */
+export function recordConnected(db: Queryable, userId: string, providerId: string, accountId: string | null): Promise<void> {
+  return recordAudit(db, { userId, type: 'connection.created', detail: { provider: providerId, account_id: accountId } });
 }
 
 /** The PKCE verifier is bound to who started the login, so a state row cannot be re-pointed. */

@@ -1,3 +1,4 @@
+import { recordAudit } from '../audit/record.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Pool } from '../db/pool.js';
 import { NotFoundError } from '../errors.js';
@@ -79,6 +80,7 @@ export async function disconnect(
   if (!row) {
     throw new NotFoundError(provider.auth === 'api_key' ? `You have not set your own ${provider.name} API key.` : `You have no ${provider.name} connection.`);
   }
+  await recordAudit(deps.pool, { userId, type: 'connection.revoked', detail: { provider: providerId } });
   if (provider.auth !== 'oauth2' || !provider.revocation_url) return { revokedUpstream: null };
 
   const aad = connectionAad(userId, providerId);

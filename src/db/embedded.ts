@@ -15,13 +15,15 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
-const DATABASE = 'mcp_oauth_proxy';
+export const DATABASE = 'mcp_oauth_proxy';
+/** Under the data dir: the password of the embedded server's `postgres` user. */
+export const PASSWORD_FILE = 'postgres-password';
 
 export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedDatabase> {
   const clusterDir = path.join(dataDir, 'postgres');
   const isRoot = os.userInfo().uid === 0;
   await mkdir(dataDir, { recursive: true });
-  const password = await loadOrCreatePassword(path.join(dataDir, 'postgres-password'));
+  const password = await loadOrCreatePassword(path.join(dataDir, PASSWORD_FILE));
   await reapStalePostmaster(clusterDir, log);
 
   if (isRoot) {

@@ -25,8 +25,13 @@ export interface ParsedKey {
 
 export function generateKey(): { key: string; publicId: string; prefix: string } {
   const publicId = randomBase62(PUBLIC_ID_LENGTH);
-  const body = `sk_${publicId}_${randomBase62(SECRET_LENGTH)}`;
-  return { key: body + checksum(body), publicId, prefix: `sk_${publicId}` };
+  return { key: formatKey(publicId, randomBase62(SECRET_LENGTH)), publicId, prefix: `sk_${publicId}` };
+}
+
+/** Assembles a well-formed key (with its checksum) from a public id and a 32-character secret. */
+export function formatKey(publicId: string, secret: string): string {
+  const body = `sk_${publicId}_${secret}`;
+  return body + checksum(body);
 }
 
 /** Returns the key's public id when it is well-formed with a valid checksum, else undefined. */

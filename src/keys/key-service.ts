@@ -1,18 +1,26 @@
 import { createHash } from 'node:crypto';
-import bcrypt from 'bcrypt';
 import type { Queryable } from '../db/pool.js';
+import { createBcryptGate, type BcryptGate } from './bcrypt-gate.js';
 import { generateKey, parseKey } from './key-format.js';
-import { findActiveKeyForVerification, insertKey, touchLastUsed, type ApiKeyRecord } from './key-store.js';
+import { findActiveKeyById, findActiveKeyForVerification, insertKey, type ApiKeyRecord, type RateLimitOverrides } from './key-store.js';
 import type { Scope } from './scopes.js';
 
-/** bcrypt cost 10 ≈ 50-80 ms per hash here: slow for a guesser, paid once per key per cache TTL. */
-const BCRYPT_COST = 10;
-/** How long a verified key is trusted without going back to the database. Bounds how long a
- *  revocation made on another instance can take to be seen here. */
-const VERIFIED_TTL_MS = 5_000;
-const VERIFIED_MAX_ENTRIES = 10_000;
-/** last_used_at is informational; one write per key per minute is plenty. */
-const LAST_USED_DEBOUNCE_MS = 60_000;
+/**
+ * How long a key's status (revoked? expired? owner disabled? scopes, limits) is trusted without
+ * a fresh read. The usage sync re-reads the status of every key in use about once a second, so
+ * this is the worst case for a revocation made elsewhere to reach this instance (e.g. when the
+ * sync is failing); a stale status is re-read on the request path, with no bcrypt.
+ */
+export const STATUS_TTL_MS = 5_000;
+/**
+ * How long a bcrypt proof ("this presented key is key X") is kept. A key's hash never changes
+ * (rotation mints a new key), so the proof cannot go wrong; the TTL only limits how long a
+ * SHA-256 of a key stays in memory after its last use.
+ */
+const PROOF_TTL_MS = 10 * 60_000;
+const MAX_PROOFS = 10_000;
+/** Forget marks only matter to reads in flight; reads never take this long. */
+const FORGET_MARK_TTL_MS = 60_000;
 
 export interface MintedKey {
   /** The full secret. Returned exactly once, never stored. */
@@ -20,66 +28,168 @@ export interface MintedKey {
   record: ApiKeyRecord;
 }
 
-export interface KeyService {
-  mint(db: Queryable, input: { userId: string; name: string | null; scopes: readonly Scope[]; expiresAt: Date | null }): Promise<MintedKey>;
-  /** The key's record when `presented` is a working key, else undefined. */
-  verify(presented: string): Promise<ApiKeyRecord | undefined>;
-  /** Forget cached verifications of a key (after revoke or rotate). */
-  forget(keyId: string): void;
+export interface MintInput {
+  userId: string;
+  name: string | null;
+  scopes: readonly Scope[];
+  expiresAt: Date | null;
+  rateLimit?: RateLimitOverrides | undefined;
 }
 
-export function createKeyService(db: Queryable): KeyService {
-  // Keyed by SHA-256 of the presented key: the cache must never hold usable secrets.
-  const verified = new Map<string, { record: ApiKeyRecord; until: number }>();
-  const lastTouched = new Map<string, number>();
+/** A read of key statuses, started at `startedAt`: results are applied only if no forget() came after. */
+export interface StatusRead {
+  readonly startedAt: number;
+  readonly epoch: number;
+}
 
-  function remember(digest: string, record: ApiKeyRecord): void {
-    if (verified.size >= VERIFIED_MAX_ENTRIES) {
-      // Map iteration order is insertion order: drop the oldest entry.
-      const oldest = verified.keys().next().value;
-      if (oldest !== undefined) verified.delete(oldest);
-    }
-    const ttlEnd = Date.now() + VERIFIED_TTL_MS;
-    const until = record.expiresAt ? Math.min(ttlEnd, record.expiresAt.getTime()) : ttlEnd;
-    verified.set(digest, { record, until });
+export interface KeyService {
+  mint(db: Queryable, input: MintInput): Promise<MintedKey>;
+  /** Warm path, no I/O at all: the key's record when it is proven and its status is fresh, else undefined. */
+  peek(presented: string): ApiKeyRecord | undefined;
+  /** The key's record when `presented` is a working key, else undefined. Costs at most one query and one bcrypt. */
+  verify(presented: string): Promise<ApiKeyRecord | undefined>;
+  /** Forget what is known about a key (after revoke, rotate or disable): its next use is checked again. */
+  forget(keyId: string): void;
+  /** Marks the start of a status read (see {@link refreshed}). */
+  beginStatusRead(): StatusRead;
+  /** Fresh statuses read in one go by the usage sync; `undefined` = the key no longer works. */
+  refreshed(read: StatusRead, statuses: ReadonlyArray<{ keyId: string; record: ApiKeyRecord | undefined }>): void;
+  readonly bcrypt: BcryptGate['counts'];
+}
+
+export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate } = {}): KeyService {
+  const bcrypt = options.bcrypt ?? createBcryptGate();
+  // Keyed by SHA-256 of the presented key: the cache must never hold usable secrets.
+  const proofs = new Map<string, { keyId: string; until: number }>();
+  const statuses = new Map<string, { record: ApiKeyRecord; checkedAt: number }>();
+  const forgotten = new Map<string, { epoch: number; at: number }>();
+  // Concurrent first uses of one key share one lookup and one bcrypt; concurrent re-checks one read.
+  const coldChecks = new Map<string, Promise<ApiKeyRecord | undefined>>();
+  const statusChecks = new Map<string, Promise<ApiKeyRecord | undefined>>();
+  let epoch = 0;
+
+  const digestOf = (presented: string): string => createHash('sha256').update(presented).digest('base64url');
+
+  function beginStatusRead(): StatusRead {
+    return { startedAt: Date.now(), epoch };
   }
 
-  function touch(record: ApiKeyRecord): void {
-    const now = Date.now();
-    if ((lastTouched.get(record.id) ?? 0) + LAST_USED_DEBOUNCE_MS > now) return;
-    lastTouched.set(record.id, now);
-    // Fire and forget: a failed bookkeeping write must not fail the request it rides on.
-    touchLastUsed(db, record.id).catch(() => lastTouched.delete(record.id));
+  /** Stores a status read unless the key was forgotten after the read began (a revoke must win). */
+  function storeStatus(read: StatusRead, keyId: string, record: ApiKeyRecord | undefined): void {
+    if ((forgotten.get(keyId)?.epoch ?? -1) > read.epoch) return;
+    if (record) statuses.set(keyId, { record, checkedAt: read.startedAt });
+    else forget(keyId);
+  }
+
+  function forget(keyId: string): void {
+    epoch += 1;
+    forgotten.set(keyId, { epoch, at: Date.now() });
+    statuses.delete(keyId);
+    for (const [digest, proof] of proofs) if (proof.keyId === keyId) proofs.delete(digest);
+  }
+
+  function remember(digest: string, keyId: string): void {
+    if (proofs.size >= MAX_PROOFS) {
+      // Map iteration order is insertion order and hits re-insert: drop the least recently used.
+      const oldest = proofs.keys().next().value;
+      if (oldest !== undefined) proofs.delete(oldest);
+    }
+    proofs.set(digest, { keyId, until: Date.now() + PROOF_TTL_MS });
+  }
+
+  function provenKeyId(digest: string): string | undefined {
+    const proof = proofs.get(digest);
+    if (!proof) return undefined;
+    proofs.delete(digest);
+    if (proof.until <= Date.now()) return undefined;
+    proofs.set(digest, proof);
+    return proof.keyId;
+  }
+
+  /** Expiry is checked on every request against the record, so it takes effect to the millisecond. */
+  function usable(record: ApiKeyRecord): ApiKeyRecord | undefined {
+    if (record.expiresAt && record.expiresAt.getTime() <= Date.now()) {
+      forget(record.id);
+      return undefined;
+    }
+    return record;
+  }
+
+  function freshStatus(keyId: string): ApiKeyRecord | undefined {
+    const status = statuses.get(keyId);
+    return status && Date.now() - status.checkedAt < STATUS_TTL_MS ? status.record : undefined;
+  }
+
+  function recheck(keyId: string): Promise<ApiKeyRecord | undefined> {
+    let check = statusChecks.get(keyId);
+    if (!check) {
+      const read = beginStatusRead();
+      check = findActiveKeyById(db, keyId)
+        .then((record) => {
+          storeStatus(read, keyId, record);
+          return record;
+        })
+        .finally(() => statusChecks.delete(keyId));
+      statusChecks.set(keyId, check);
+    }
+    return check;
+  }
+
+  async function coldCheck(presented: string, digest: string, publicId: string): Promise<ApiKeyRecord | undefined> {
+    const read = beginStatusRead();
+    const found = await findActiveKeyForVerification(db, publicId);
+    // An unknown or dead public id costs no bcrypt at all.
+    if (!found || !(await bcrypt.compare(presented, found.secretHash))) return undefined;
+    storeStatus(read, found.record.id, found.record);
+    if (statuses.has(found.record.id)) remember(digest, found.record.id);
+    return found.record;
   }
 
   return {
+    bcrypt: bcrypt.counts,
+    beginStatusRead,
+    forget,
+
     async mint(tx, input) {
       const { key, publicId } = generateKey();
-      const secretHash = await bcrypt.hash(key, BCRYPT_COST);
+      const secretHash = await bcrypt.hash(key);
       const record = await insertKey(tx, { ...input, publicId, secretHash });
       return { apiKey: key, record };
+    },
+
+    peek(presented) {
+      if (!parseKey(presented)) return undefined;
+      const keyId = provenKeyId(digestOf(presented));
+      const record = keyId === undefined ? undefined : freshStatus(keyId);
+      return record && usable(record);
     },
 
     async verify(presented) {
       const parsed = parseKey(presented);
       if (!parsed) return undefined;
-      const digest = createHash('sha256').update(presented).digest('base64url');
-      const cached = verified.get(digest);
-      if (cached && cached.until > Date.now()) {
-        touch(cached.record);
-        return cached.record;
+      const digest = digestOf(presented);
+      const keyId = provenKeyId(digest);
+      if (keyId !== undefined) {
+        const fresh = freshStatus(keyId);
+        if (fresh) return usable(fresh);
+        // Proven before, status stale: one read by id, no bcrypt.
+        const record = await recheck(keyId);
+        return record && usable(record);
       }
-      verified.delete(digest);
-      const found = await findActiveKeyForVerification(db, parsed.publicId);
-      // An unknown or dead public id costs no bcrypt at all.
-      if (!found || !(await bcrypt.compare(presented, found.secretHash))) return undefined;
-      remember(digest, found.record);
-      touch(found.record);
-      return found.record;
+      let check = coldChecks.get(digest);
+      if (!check) {
+        check = coldCheck(presented, digest, parsed.publicId).finally(() => coldChecks.delete(digest));
+        coldChecks.set(digest, check);
+      }
+      const record = await check;
+      return record && usable(record);
     },
 
-    forget(keyId) {
-      for (const [digest, entry] of verified) if (entry.record.id === keyId) verified.delete(digest);
+    refreshed(read, list) {
+      for (const { keyId, record } of list) storeStatus(read, keyId, record);
+      const now = Date.now();
+      for (const [keyId, mark] of forgotten) if (now - mark.at > FORGET_MARK_TTL_MS) forgotten.delete(keyId);
+      for (const [keyId, status] of statuses) if (now - status.checkedAt > PROOF_TTL_MS) statuses.delete(keyId);
     },
   };
 }

@@ -11,3 +11,16 @@ export const ALL_SCOPES: readonly Scope[] = SCOPES;
 export function isScope(value: string): value is Scope {
   return (SCOPES as readonly string[]).includes(value);
 }
+
+/** What a set of scopes allows in effect: `tools:write` reaches every tool, so it covers `tools:read`. */
+function effective(scopes: readonly string[]): Set<string> {
+  const set = new Set(scopes);
+  if (set.has('tools:write')) set.add('tools:read');
+  return set;
+}
+
+/** The scopes in `wanted` that `held` does not cover: a key can never grant more than it has. */
+export function scopesBeyond(held: readonly string[], wanted: readonly string[]): string[] {
+  const have = effective(held);
+  return wanted.filter((scope) => !have.has(scope));
+}

@@ -1,5 +1,5 @@
 import type { CallbackQuery, ConnectFlowDeps, ConsumedCallback } from '../connections/connect-flow.js';
-import { CallbackError, exchangeCallbackCode, saveConnection } from '../connections/connect-flow.js';
+import { CallbackError, exchangeCallbackCode, recordConnected, saveConnection } from '../connections/connect-flow.js';
 import { findUserByUpstreamAccount } from '../connections/connection-store.js';
 import { withTransaction, type Queryable } from '../db/pool.js';
 import type { Logger } from '../log.js';
@@ -97,9 +97,12 @@ export async function completeUpstreamSignIn(
     const userId = consumed.userId ?? (await userForAccount(tx, provider.id, tokens.accountId as string));
     if (userId === null) return null;
     await saveConnection(tx, deps.cipher, userId, provider, tokens);
-    return finishAuthorization(tx, deps.endpoints, requestId, userId);
+    return { userId, redirect: await finishAuthorization(tx, deps.endpoints, requestId, userId) };
   });
-  if (outcome) return outcome;
+  if (outcome) {
+    await recordConnected(deps.pool, outcome.userId, provider.id, tokens.accountId);
+    return outcome.redirect;
+  }
   return refuseAuthorization(deps.pool, deps.endpoints, requestId, new AuthorizationRedirectError('access_denied', 'This account is disabled on this server.'));
 }
 

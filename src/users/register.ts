@@ -1,5 +1,6 @@
 import { withTransaction, type Pool } from '../db/pool.js';
 import type { KeyService } from '../keys/key-service.js';
+import { mintKeyFor } from '../keys/manage-keys.js';
 import { ALL_SCOPES } from '../keys/scopes.js';
 import { insertUser } from './user-store.js';
 
@@ -12,7 +13,7 @@ export interface Registration {
 export async function registerUser(pool: Pool, keys: KeyService, name: string | null): Promise<Registration> {
   return withTransaction(pool, async (tx) => {
     const user = await insertUser(tx, name);
-    const { apiKey } = await keys.mint(tx, { userId: user.id, name: 'default', scopes: ALL_SCOPES, expiresAt: null });
+    const { apiKey } = await mintKeyFor(tx, keys, { userId: user.id, name: 'default', scopes: ALL_SCOPES, expiresAt: null, via: 'register' });
     return { userId: user.id, apiKey };
   });
 }

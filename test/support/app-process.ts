@@ -1,22 +1,19 @@
 /**
- * The app in a process of its own, for tests that need several real instances on one database.
+ * The app in a process of its own, for tests that need several real instances on one database
+ * (locks, caches and counters that must hold across processes, not just inside one).
  *
- *   APP_CONFIG='{"databaseUrl":"postgres://…","encryptionKey":"<base64 of 32 bytes>","providers":[…],"usageFlushMs":100}' \
+ *   APP_CONFIG='{"databaseUrl":"postgres://…","encryptionKey":"<base64 of 32 bytes>","providers":[…]}' \
  *     node --import tsx test/support/app-process.ts
  *
- * Listens on 127.0.0.1:<random port> (PUBLIC_URL is that address), prints `{"url":"http://127.0.0.1:…"}`
- * as one line on stdout, logs JSON to stderr, and on SIGTERM/SIGINT drains, flushes tool usage and
- * exits 0. `${NAME}` in providers is read from this process's environment, as in a providers file.
+ * Starts the app exactly as test/support/app.ts does (buildApp, 127.0.0.1 on a random port,
+ * PUBLIC_URL that address), prints `{"url":"http://127.0.0.1:…"}` as one line on stdout, logs
+ * JSON to stderr, and on SIGTERM/SIGINT drains, writes its pending counts and exits 0.
+ * `${NAME}` in providers is read from this process's environment, as in a providers file.
+ * Spawn it with spawnApp (./spawn-app.ts).
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { buildApp } from '../../src/app.js';
-import { createCipher } from '../../src/crypto/cipher.js';
-import { createPool } from '../../src/db/pool.js';
-import { createLogger } from '../../src/log.js';
-import type { UpstreamLimits } from '../../src/outbound/limits.js';
-import { parseProviders } from '../../src/providers/load.js';
-import { createRegistry } from '../../src/providers/registry.js';
+import { Writable } from 'node:stream';
+import type { AppDeps } from '../../src/app.js';
+import { startApp } from './app.js';
 
 /** What a spawned app is told; everything a shared deployment would have in common. */
 export interface AppProcessConfig {
@@ -26,8 +23,7 @@ export interface AppProcessConfig {
   /** Raw providers, as in a providers file. */
   providers?: unknown[];
   usageFlushMs?: number;
-  limits?: Partial<UpstreamLimits>;
-  logLevel?: string;
+  limits?: AppDeps['limits'];
 }
 
 const config = JSON.parse(process.env.APP_CONFIG ?? 'null') as AppProcessConfig | null;
@@ -36,34 +32,25 @@ if (!config?.databaseUrl || !config.encryptionKey) {
   process.exit(2);
 }
 
-const server = http.createServer();
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-const log = createLogger(config.logLevel ?? 'info', process.stderr);
-const registry = createRegistry(parseProviders({ providers: config.providers ?? [] }, process.env));
-const pool = createPool(config.databaseUrl);
-const cipher = createCipher(Buffer.from(config.encryptionKey, 'base64'));
-const app = buildApp({
-  config: { publicUrl: url },
-  pool,
-  cipher,
-  registry,
-  log,
+const app = await startApp({
+  databaseUrl: config.databaseUrl,
+  encryptionKey: Buffer.from(config.encryptionKey, 'base64'),
+  providers: config.providers ?? [],
   ...(config.usageFlushMs ? { usageFlushMs: config.usageFlushMs } : {}),
   ...(config.limits ? { limits: config.limits } : {}),
+  logTo: new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      process.stderr.write(chunk, () => done());
+    },
+  }),
 });
-server.on('request', app);
-process.stdout.write(`${JSON.stringify({ url })}\n`);
+process.stdout.write(`${JSON.stringify({ url: app.url })}\n`);
 
 let stopping = false;
 async function shutdown(): Promise<void> {
   if (stopping) return;
   stopping = true;
-  server.closeIdleConnections();
-  await new Promise((resolve) => server.close(resolve));
   await app.close();
-  await pool.end();
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown());

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
+import type { LimitSettings } from '../../src/limits/settings.js';
 import { createLogger } from '../../src/log.js';
 import type { UpstreamLimits } from '../../src/outbound/limits.js';
 import { parseProviders } from '../../src/providers/load.js';
@@ -38,9 +39,17 @@ export interface TestAppOptions {
   usageFlushMs?: number;
   /** Wraps the pool before the app gets it (e.g. to count round trips). */
   wrapPool?: (pool: Pool) => Pool;
-  /** Shorter upstream timeouts, so timeout tests take milliseconds instead of the production 30 s. */
-  limits?: Partial<UpstreamLimits>;
+  /** Where log lines go instead of `logs` (a spawned app process sends them to stderr). */
+  logTo?: Writable;
+  /**
+   * Limits to use instead of the defaults: shorter upstream timeouts (timeout tests take
+   * milliseconds, not 30 s), key and address limits (registrations per address are relaxed unless given).
+   */
+  limits?: AppDeps['limits'];
 }
+
+/** Test files register many users from 127.0.0.1; the registration limit has tests of its own. */
+const TEST_LIMITS: Partial<LimitSettings> = { registrationsPerIpPerHour: 10_000 };
 
 /**
  * Starts the server exactly as main.ts wires it, except it listens on port 0 first so that
@@ -52,12 +61,14 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logs.push(chunk.toString('utf8'));
-      done();
-    },
-  });
+  const sink =
+    options.logTo ??
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        logs.push(chunk.toString('utf8'));
+        done();
+      },
+    });
   const log = createLogger('debug', sink);
   const raw = typeof options.providers === 'function' ? await options.providers(url) : (options.providers ?? []);
   const registry = createRegistry(parseProviders({ providers: raw }, { ...process.env, ...options.env }));
@@ -71,7 +82,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
     registry,
     log,
     usageFlushMs: options.usageFlushMs ?? 100,
-    ...(options.limits ? { limits: options.limits } : {}),
+    limits: { ...TEST_LIMITS, ...options.limits },
     ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
   });
   server.on('request', app);
@@ -188,7 +199,7 @@ export async function startAppWithUpstream(
     upstream?: Omit<UpstreamOptions, 'redirectUris' | 'accessTokenTtl' | 'tokenAuth'>;
     /** Share it with other app instances (separate processes) on the same database. */
     encryptionKey?: Buffer;
-    limits?: Partial<UpstreamLimits>;
+    limits?: AppDeps['limits'];
     clientMetadataFetch?: AppDeps['clientMetadataFetch'];
   } = {},
 ): Promise<{ app: TestApp; upstream: TestUpstream; db: TestDatabase; close(): Promise<void> }> {

@@ -2,14 +2,17 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Pool } from '../../db/pool.js';
 import type { KeyService } from '../../keys/key-service.js';
+import type { IpLimiter } from '../../limits/ip-limiter.js';
 import { registerUser } from '../../users/register.js';
+import { limitByAddress } from '../middleware/rate-limit.js';
 import { parseInput } from '../middleware/validate.js';
 
 const RegisterBody = z.strictObject({ name: z.string().trim().min(1).max(100).optional() });
 
-export function usersRouter(deps: { pool: Pool; keys: KeyService }): Router {
+export function usersRouter(deps: { pool: Pool; keys: KeyService; registrations: IpLimiter }): Router {
   const router = Router();
-  router.post('/api/users/register', async (req, res) => {
+  // Registration is open to anyone and costs a bcrypt hash: limited per client address.
+  router.post('/api/users/register', limitByAddress(deps.registrations, 'registrations'), async (req, res) => {
     const { name } = parseInput(RegisterBody, req.body);
     const { userId, apiKey } = await registerUser(deps.pool, deps.keys, name ?? null);
     // The key exists nowhere else in plaintext: make sure no cache keeps this response.

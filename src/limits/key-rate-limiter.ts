@@ -1,0 +1,150 @@
+import type { KeyLimits } from './settings.js';
+import { secondsUntilReset, windowStart, WINDOWS, type WindowName } from './windows.js';
+
+/**
+ * Per-key request counting with no I/O on the request path.
+ *
+ * Each instance counts requests in memory. About once a second the usage sync adds the counts
+ * not yet sent to PostgreSQL and reads back the global per-window totals in the same statement.
+ * A request is admitted when `global total at the last sync + this instance's requests since`
+ * is under the limit. One instance alone therefore never overshoots; with N instances a key can
+ * overshoot by what the other N−1 instances admit for it between two syncs (see README).
+ */
+export interface KeyRateLimiter {
+  /** Counts one request unless the key is over a limit; the decision carries the header values. */
+  take(keyId: string, limits: KeyLimits, now?: number): RateDecision;
+  /** Counts to flush: every key with unsent counts or used in the last minute. Marks them in flight. */
+  drain(now?: number): UsageBatch;
+  /** Applies a flush's outcome: the totals read back, or `undefined` when it failed (counts are kept for the next one). */
+  settle(batch: UsageBatch, totals: ReadonlyMap<string, WindowTotals> | undefined): void;
+}
+
+export interface RateDecision {
+  allowed: boolean;
+  /** The window closest to its limit (the one that refused, when refused). */
+  window: WindowName;
+  limit: number;
+  remaining: number;
+  /** Seconds until that window resets. */
+  resetSeconds: number;
+  /** Every window's limit, for the RateLimit-Policy header. */
+  policy: Array<{ limit: number; seconds: number }>;
+}
+
+export type WindowTotals = Record<WindowName, number>;
+
+export interface UsageDelta {
+  keyId: string;
+  /** Window start (ms) and the count being added, per window. */
+  windows: Record<WindowName, { start: number; delta: number }>;
+}
+export type UsageBatch = UsageDelta[];
+
+interface Counter {
+  start: number;
+  /** Global total of this window as of the last successful sync (includes our earlier counts). */
+  synced: number;
+  /** Sent in the flush now running. */
+  inflight: number;
+  /** Counted here since, not sent yet. */
+  pending: number;
+}
+type Usage = Record<WindowName, Counter> & { lastUsed: number };
+
+/** Keys used this recently are kept in the sync even with nothing to add, so their status and totals stay fresh. */
+const KEEP_FRESH_MS = 60_000;
+/** Counters of keys idle this long are dropped (their windows are over anyway). */
+const IDLE_DROP_MS = 3_600_000;
+
+export function createKeyRateLimiter(): KeyRateLimiter {
+  const usage = new Map<string, Usage>();
+
+  function roll(counter: Counter, start: number): void {
+    if (counter.start === start) return;
+    // A new window: counts of the old one no longer matter here (a flush in flight still adds them to its row).
+    counter.start = start;
+    counter.synced = 0;
+    counter.inflight = 0;
+    counter.pending = 0;
+  }
+
+  function usageOf(keyId: string, now: number): Usage {
+    let u = usage.get(keyId);
+    if (!u) {
+      const counter = (seconds: number): Counter => ({ start: windowStart(now, seconds), synced: 0, inflight: 0, pending: 0 });
+      u = { minute: counter(60), hour: counter(3600), lastUsed: now };
+      usage.set(keyId, u);
+    }
+    for (const w of WINDOWS) roll(u[w.name], windowStart(now, w.seconds));
+    return u;
+  }
+
+  const used = (c: Counter): number => c.synced + c.inflight + c.pending;
+  const limitOf = (limits: KeyLimits, name: WindowName): number => (name === 'minute' ? limits.perMinute : limits.perHour);
+
+  return {
+    take(keyId, limits, now = Date.now()) {
+      const u = usageOf(keyId, now);
+      u.lastUsed = now;
+      const over = WINDOWS.find((w) => used(u[w.name]) >= limitOf(limits, w.name));
+      if (!over) for (const w of WINDOWS) u[w.name].pending += 1;
+      // Report the refusing window, else the one with the fewest requests left (the shorter on a tie).
+      let report: (typeof WINDOWS)[number] = over ?? WINDOWS[0];
+      if (!over) {
+        for (const w of WINDOWS) {
+          if (limitOf(limits, w.name) - used(u[w.name]) < limitOf(limits, report.name) - used(u[report.name])) report = w;
+        }
+      }
+      const limit = limitOf(limits, report.name);
+      return {
+        allowed: !over,
+        window: report.name,
+        limit,
+        remaining: Math.max(0, limit - used(u[report.name])),
+        resetSeconds: secondsUntilReset(now, report.seconds),
+        policy: WINDOWS.map((w) => ({ limit: limitOf(limits, w.name), seconds: w.seconds })),
+      };
+    },
+
+    drain(now = Date.now()) {
+      const batch: UsageBatch = [];
+      for (const [keyId, u] of usage) {
+        for (const w of WINDOWS) roll(u[w.name], windowStart(now, w.seconds));
+        const pending = WINDOWS.some((w) => u[w.name].pending > 0);
+        if (!pending && now - u.lastUsed > KEEP_FRESH_MS) {
+          if (now - u.lastUsed > IDLE_DROP_MS && WINDOWS.every((w) => u[w.name].inflight === 0)) usage.delete(keyId);
+          continue;
+        }
+        const windows = {} as UsageDelta['windows'];
+        for (const w of WINDOWS) {
+          const c = u[w.name];
+          windows[w.name] = { start: c.start, delta: c.pending };
+          c.inflight += c.pending;
+          c.pending = 0;
+        }
+        batch.push({ keyId, windows });
+      }
+      return batch;
+    },
+
+    settle(batch, totals) {
+      for (const item of batch) {
+        const u = usage.get(item.keyId);
+        if (!u) continue;
+        for (const w of WINDOWS) {
+          const c = u[w.name];
+          const sent = item.windows[w.name];
+          // The window moved on while the flush ran: nothing of the old one is worth keeping.
+          if (c.start !== sent.start) continue;
+          c.inflight -= sent.delta;
+          const total = totals?.get(item.keyId)?.[w.name];
+          if (total === undefined) {
+            if (!totals) c.pending += sent.delta; // failed flush: send these again next time
+          } else {
+            c.synced = total;
+          }
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import type { Pool } from '../db/pool.js';
+import type { KeyService } from '../keys/key-service.js';
+import type { Logger } from '../log.js';
+import type { KeyRateLimiter, WindowTotals } from './key-rate-limiter.js';
+import { syncUsage } from './usage-store.js';
+
+export interface UsageSync {
+  /** Runs one sync now (or waits for the one running). */
+  flush(): Promise<void>;
+  /** Stops the timer and sends what is still counted (graceful shutdown). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Every `intervalMs`, one batched statement per instance: add the request counts of the keys in
+ * use, read back their global totals, and refresh their status (revoked, expired, owner disabled,
+ * scopes, limits). This is how both rate limits and revocations reach every instance without a
+ * database round trip on any request. Nothing is sent while no key is in use.
+ */
+export function startUsageSync(deps: { pool: Pool; limiter: KeyRateLimiter; keys: KeyService; log: Logger; intervalMs: number }): UsageSync {
+  let running: Promise<void> | undefined;
+  let failures = 0;
+
+  async function syncOnce(): Promise<void> {
+    const batch = deps.limiter.drain();
+    if (batch.length === 0) return;
+    const read = deps.keys.beginStatusRead();
+    let synced;
+    try {
+      synced = await syncUsage(deps.pool, batch);
+    } catch (err) {
+      deps.limiter.settle(batch, undefined);
+      // Say so once per outage, not every second.
+      if (failures++ === 0) deps.log.warn({ err: (err as Error).message }, 'usage sync failed; counts are kept and retried');
+      return;
+    }
+    if (failures > 0) deps.log.info({ failures }, 'usage sync recovered');
+    failures = 0;
+    deps.limiter.settle(batch, new Map<string, WindowTotals>(synced.map((s) => [s.keyId, s.totals])));
+    deps.keys.refreshed(read, synced);
+  }
+
+  function flush(): Promise<void> {
+    running ??= syncOnce().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  const timer = setInterval(() => void flush(), deps.intervalMs);
+  timer.unref();
+
+  return {
+    flush,
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await flush();
+    },
+  };
+}
