@@ -6,7 +6,8 @@
  * No set-up beyond `npm install`: the server runs the production build (`dist/`) on its embedded
  * PostgreSQL in a temporary data dir, exactly as `npm start` would.
  * env: BENCH_DURATION (seconds per target, default 15), BENCH_CONNECTIONS (default 16),
- * BENCH_PROFILE=1 (CPU profile of the server), BENCH_LOG_LEVEL (server log level, default info).
+ * BENCH_PROFILE=1 (CPU profile of the server), BENCH_ONLY=server (skip the other targets),
+ * BENCH_LOG_LEVEL (server log level, default info).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -191,7 +192,9 @@ async function main(): Promise<void> {
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(ROOT, 'bench/results')] : [];
     const server = spawn(process.execPath, [...profile, 'dist/main.js'], {
       cwd: ROOT,
-      env: { ...process.env, PORT: String(serverPort), HOST: '127.0.0.1', PUBLIC_URL: serverUrl, DATA_DIR: dataDir, PROVIDERS_FILE: providersFile, ENCRYPTION_KEY: randomBytes(32).toString('base64'), DATABASE_URL: '', NODE_ENV: 'production', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' },
+      env: { ...process.env, PORT: String(serverPort), HOST: '127.0.0.1', PUBLIC_URL: serverUrl, DATA_DIR: dataDir, PROVIDERS_FILE: providersFile, ENCRYPTION_KEY: randomBytes(32).toString('base64'), DATABASE_URL: '', NODE_ENV: 'production', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+        // The load is one key hammering on purpose: lift its rate limit above what the run can reach.
+        KEY_RATE_LIMIT_PER_MINUTE: '10000000', KEY_RATE_LIMIT_PER_HOUR: '100000000' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     children.push(server);
@@ -216,8 +219,11 @@ async function main(): Promise<void> {
     }
 
     process.stdout.write(`measuring: ${CONNECTIONS} connections, ${DURATION} s per target…\n`);
-    const direct = autocannon('upstream GET /api/me (direct)', `${upstream.apiBaseUrl}/me`, { headers: { authorization: `Bearer ${token}` } });
-    const baseline = autocannon('baseline SDK server tools/call', `http://127.0.0.1:${baselinePort}/mcp`, { method: 'POST', headers: mcpHeaders, body: call });
+    // BENCH_ONLY=server measures only this server (for profiling it with BENCH_PROFILE=1).
+    const only = process.env.BENCH_ONLY === 'server';
+    const skipped = (name: string): Measured => ({ name, requests_per_sec: 0, latency_p50_ms: 0, latency_p99_ms: 0, errors: 0, non_2xx: 0, total: 0 });
+    const direct = only ? skipped('upstream (skipped)') : autocannon('upstream GET /api/me (direct)', `${upstream.apiBaseUrl}/me`, { headers: { authorization: `Bearer ${token}` } });
+    const baseline = only ? skipped('baseline (skipped)') : autocannon('baseline SDK server tools/call', `http://127.0.0.1:${baselinePort}/mcp`, { method: 'POST', headers: mcpHeaders, body: call });
     const ours = autocannon('mcp-oauth-proxy tools/call', `${serverUrl}/mcp`, { method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${reg.api_key}` }, body: call });
     const rss = await peakRssMb(server.pid as number);
 

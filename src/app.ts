@@ -1,14 +1,18 @@
-import express, { type Express } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express from 'express';
+import proxyaddr from 'proxy-addr';
 import helmet from 'helmet';
 import type { Config } from './config.js';
 import { createAccessTokenSource } from './connections/access-tokens.js';
+import { createConnectionReader } from './connections/connection-cache.js';
 import { createCredentialSource } from './connections/credentials.js';
 import type { Cipher } from './crypto/cipher.js';
 import type { Pool } from './db/pool.js';
 import { actorContext } from './http/middleware/actor-context.js';
-import { authenticate } from './http/middleware/authenticate.js';
+import { authenticate, createAuthenticator } from './http/middleware/authenticate.js';
 import { errorHandler, notFound } from './http/middleware/errors.js';
 import { requestLog } from './http/middleware/request-log.js';
+import { helmetHeaders } from './http/security-headers.js';
 import { auditRouter } from './http/routes/audit.js';
 import { connectRouter } from './http/routes/connect.js';
 import { healthRouter } from './http/routes/health.js';
@@ -28,6 +32,8 @@ import { createKeyRateLimiter } from './limits/key-rate-limiter.js';
 import { DEFAULT_LIMITS, type LimitSettings } from './limits/settings.js';
 import { startUsageSync } from './limits/usage-sync.js';
 import type { Logger } from './log.js';
+import { createMcpEndpoint, isMcpPost } from './mcp/endpoint.js';
+import { createFastDispatcher } from './mcp/fast-dispatch.js';
 import { createMcpHandler } from './mcp/mcp-server.js';
 import { createAccessTokenVerifier } from './oauth-server/access-token-verifier.js';
 import { createClientMetadataResolver, type ClientMetadataFetchOptions } from './oauth-server/client-metadata-documents.js';
@@ -51,6 +57,8 @@ export interface AppDeps {
   clientMetadataFetch?: ClientMetadataFetchOptions;
   /** How often tool-call counts are written (default 5 s; tests use a short one). */
   usageFlushMs?: number;
+  /** How long tool calls reuse a connection row read from the database (default 5 s). */
+  connectionCacheMs?: number;
   /**
    * Overrides of the default limits: key rate limits and per-address limits (main.ts passes the
    * configured ones), upstream timeouts and retries (tests shorten them).
@@ -58,8 +66,14 @@ export interface AppDeps {
   limits?: Partial<LimitSettings> & Partial<UpstreamLimits>;
 }
 
-/** The app, plus what must run when the server stops: the last usage and rate-limit writes. */
-export type App = Express & { close(): Promise<void> };
+/**
+ * The request listener for the HTTP server, plus what must run when the server stops (the last
+ * usage and rate-limit writes).
+ */
+export type App = ((req: IncomingMessage, res: ServerResponse) => void) & { close(): Promise<void> };
+
+/** Behind Fly's proxy, docker or a local reverse proxy, the client address is in X-Forwarded-For. */
+const TRUSTED_PROXIES = ['loopback', 'linklocal', 'uniquelocal'];
 
 /** JSON bodies above this are refused with 413 before they are parsed. */
 const BODY_LIMIT = '1mb';
@@ -75,22 +89,36 @@ export function buildApp(deps: AppDeps): App {
   const usageSync = startUsageSync({ pool, limiter, keys, log, intervalMs: limits.syncIntervalMs });
   const failedAuth = createIpLimiter({ limit: limits.failedAuthPerIp, windowSeconds: limits.failedAuthWindowSeconds });
   const registrations = createIpLimiter({ limit: limits.registrationsPerIpPerHour, windowSeconds: 3600 });
+  // Tool calls read connections through this short-lived cache: a warm call touches no database.
+  const connections = createConnectionReader(pool, deps.connectionCacheMs);
   const tokens = createAccessTokenSource({
     pool,
+    connections,
     cipher,
     log,
     limits: upstream,
     connectUrl: (providerId) => `${config.publicUrl}/api/connect/${providerId}/start`,
   });
-  const credentials = createCredentialSource({ db: pool, cipher, tokens, publicUrl: config.publicUrl });
+  const credentials = createCredentialSource({ connections, cipher, tokens, publicUrl: config.publicUrl });
   const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream });
   const authDeps = { keys, limiter, failedAuth, limits };
   const auth = authenticate(authDeps);
   const endpoints = oauthEndpoints(config.publicUrl);
   // /mcp also takes this server's OAuth access tokens, and its 401s point at the resource metadata.
-  const mcpAuth = authenticate(authDeps, {
+  const mcpAuthOptions = {
     accessTokens: createAccessTokenVerifier(pool, endpoints.resource),
     challenge: `Bearer realm="mcp-oauth-proxy", resource_metadata="${endpoints.resourceMetadata}", scope="${OAUTH_SCOPES.join(' ')}"`,
+  };
+  const mcpAuth = authenticate(authDeps, mcpAuthOptions);
+  const trust = proxyaddr.compile(TRUSTED_PROXIES);
+  const mcpEndpoint = createMcpEndpoint({
+    publicUrl: config.publicUrl,
+    authenticate: createAuthenticator(authDeps, mcpAuthOptions),
+    clientAddress: (req) => proxyaddr(req, trust),
+    fast: createFastDispatcher({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream }),
+    sdk: mcp,
+    securityHeaders: helmetHeaders(),
+    log,
   });
   const cookies = signInCookies(config.publicUrl);
   const signIn = { pool, cipher, registry, publicUrl: config.publicUrl, endpoints, log };
@@ -98,8 +126,7 @@ export function buildApp(deps: AppDeps): App {
 
   const app = express();
   app.disable('x-powered-by');
-  // Behind Fly's proxy, docker or a local reverse proxy, the client address is in X-Forwarded-For.
-  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+  app.set('trust proxy', TRUSTED_PROXIES.join(', '));
   app.use(helmet());
   app.use(requestLog(log));
   // OAuth endpoints parse their own (smaller, form-encoded) bodies, so they come before the JSON parser.
@@ -128,13 +155,18 @@ export function buildApp(deps: AppDeps): App {
       signInCallback: oauthSignInCallback({ ...signIn, cookies }),
     }),
   );
-  app.use(mcpRouter({ mcp, publicUrl: config.publicUrl, authenticate: mcpAuth }));
+  app.use(mcpRouter({ publicUrl: config.publicUrl, authenticate: mcpAuth }));
   app.use(usageRouter({ pool, usage, authenticate: auth }));
 
   app.use(notFound);
   app.use(errorHandler(log));
   usage.start();
-  return Object.assign(app, {
+  // POST /mcp (every tool call) goes straight to its endpoint; everything else through express.
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    if (isMcpPost(req)) void mcpEndpoint(req, res);
+    else app(req, res);
+  };
+  return Object.assign(listener, {
     // Call after the server has drained, so the last calls' counts are in the final writes.
     close: async () => {
       await Promise.all([usage.stop(), usageSync.stop()]);

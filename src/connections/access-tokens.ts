@@ -5,7 +5,9 @@ import type { Logger } from '../log.js';
 import type { UpstreamLimits } from '../outbound/limits.js';
 import type { OAuth2ProviderDefinition } from '../providers/schema.js';
 import { connectionAad } from './connect-flow.js';
-import { findConnection, isLockNotAvailable, lockConnection, markReauthRequired, updateTokens, type ConnectionRow } from './connection-store.js';
+import { connectionChanged } from './connection-changes.js';
+import type { ConnectionReader } from './connection-cache.js';
+import { isLockNotAvailable, lockConnection, markReauthRequired, updateTokens, type ConnectionRow } from './connection-store.js';
 import { refreshTokens, TokenRequestError } from './oauth-client.js';
 import { tokenFreshness } from './token-freshness.js';
 
@@ -42,6 +44,8 @@ export interface AccessTokenSource {
 
 export interface AccessTokenDeps {
   pool: Pool;
+  /** Where a tool call finds the connection (cached for a few seconds; see connection-cache.ts). */
+  connections: ConnectionReader;
   cipher: Cipher;
   log: Logger;
   connectUrl: (providerId: string) => string;
@@ -146,6 +150,8 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
         deps.log.debug({ provider: provider.id, urgency, rotated: Boolean(tokens.refreshToken) }, 'refreshed upstream access token');
         return { token: tokens.accessToken };
       });
+      // Committed now: no cached copy of the row from before the commit may outlive it.
+      connectionChanged(userId, provider.id);
     } catch (err) {
       if (!isLockNotAvailable(err)) throw err;
       // NOWAIT ('due') finds another instance refreshing right now; a 'required' wait outlasted the bound.
@@ -159,7 +165,7 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
 
   return {
     async get(userId, provider) {
-      const row = usableRow(await findConnection(deps.pool, userId, provider.id), provider);
+      const row = usableRow(await deps.connections.find(userId, provider.id), provider);
       const current = decryptAccess(row);
       const freshness = tokenFreshness({ issuedAt: row.accessTokenIssuedAt, expiresAt: row.expiresAt });
       if (freshness === 'fresh') return current;

@@ -1,12 +1,15 @@
 import type { Cipher } from '../crypto/cipher.js';
-import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
+import type { Pool } from '../db/pool.js';
 import { InvalidRequestError, NotFoundError, UpstreamUnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { sendUpstream, upstreamTimedOut } from '../mcp/upstream-request.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ApiKeyProviderDefinition } from '../providers/schema.js';
 import { connectionAad } from './connect-flow.js';
-import { findConnection, upsertConnection } from './connection-store.js';
+import { upsertConnection, type ConnectionRow } from './connection-store.js';
+
+/** Reads a user's connection row (from the database, or the tool-call cache). */
+export type ConnectionFinder = (userId: string, providerId: string) => Promise<ConnectionRow | undefined>;
 
 /**
  * Upstreams that take a per-account API key instead of OAuth. The user's key is stored like an
@@ -59,9 +62,12 @@ export function keyCredentials(provider: ApiKeyProviderDefinition, key: string):
   return { headers: { [how.header.toLowerCase()]: how.template.split('{key}').join(key) }, query: {} };
 }
 
-/** The user's own key when they set one, else the operator's fallback, else undefined. */
-export async function keyInUse(db: Queryable, cipher: Cipher, userId: string, provider: ApiKeyProviderDefinition): Promise<KeyInUse | undefined> {
-  const row = await findConnection(db, userId, provider.id);
+/**
+ * The user's own key when they set one, else the operator's fallback, else undefined.
+ * `find` reads the connection: the database, or the tool-call cache (connection-cache.ts).
+ */
+export async function keyInUse(find: ConnectionFinder, cipher: Cipher, userId: string, provider: ApiKeyProviderDefinition): Promise<KeyInUse | undefined> {
+  const row = await find(userId, provider.id);
   if (row) return { key: cipher.decrypt(row.accessTokenEnc, connectionAad(userId, provider.id)), source: 'user', connectedAt: row.connectedAt };
   if (provider.fallback_key) return { key: provider.fallback_key, source: 'fallback', connectedAt: null };
   return undefined;
@@ -81,18 +87,16 @@ export async function setApiKey(deps: ApiKeyDeps, userId: string, providerId: st
   const provider = apiKeyProvider(deps.registry, providerId);
   if (provider.validate) await validateKey(provider, provider.validate, key);
   const aad = connectionAad(userId, provider.id);
-  await withTransaction(deps.pool, (tx) =>
-    upsertConnection(tx, {
-      userId,
-      providerId: provider.id,
-      accountId: null,
-      scopes: [],
-      accessTokenEnc: deps.cipher.encrypt(key, aad),
-      refreshTokenEnc: null,
-      issuedAt: new Date(),
-      expiresAt: null,
-    }),
-  );
+  await upsertConnection(deps.pool, {
+    userId,
+    providerId: provider.id,
+    accountId: null,
+    scopes: [],
+    accessTokenEnc: deps.cipher.encrypt(key, aad),
+    refreshTokenEnc: null,
+    issuedAt: new Date(),
+    expiresAt: null,
+  });
   deps.log.info({ provider: provider.id, validated: Boolean(provider.validate) }, 'API key set');
 }
 

@@ -150,7 +150,7 @@ export async function finishConnect(deps: ConnectFlowDeps, consumed: ConsumedCal
   }
   const userId = consumed.userId;
   const tokens = await exchangeCallbackCode(deps, consumed, query);
-  await withTransaction(deps.pool, (tx) => saveConnection(tx, deps.cipher, userId, consumed.provider, tokens));
+  await saveConnection(deps.pool, deps.cipher, userId, consumed.provider, tokens);
   await recordConnected(deps.pool, userId, consumed.provider.id, tokens.accountId);
   return { providerName: consumed.provider.name, accountId: tokens.accountId };
 }

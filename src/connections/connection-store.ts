@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.js';
+import { connectionChanged } from './connection-changes.js';
 
 /** A stored connection with its tokens still encrypted. */
 export interface ConnectionRow {
@@ -74,6 +75,7 @@ export async function upsertConnection(
      RETURNING ${COLUMNS}`,
     [c.userId, c.providerId, c.accountId, c.scopes, c.accessTokenEnc, c.refreshTokenEnc ?? null, c.expiresAt, c.issuedAt],
   );
+  connectionChanged(c.userId, c.providerId);
   return toConnection(rows[0] as Row);
 }
 
@@ -114,6 +116,7 @@ export async function updateTokens(db: Queryable, userId: string, providerId: st
       WHERE user_id = $1 AND provider_id = $2 RETURNING ${COLUMNS}`,
     [userId, providerId, t.accessTokenEnc, t.refreshTokenEnc ?? null, t.expiresAt, t.issuedAt, t.scopes ?? null],
   );
+  connectionChanged(userId, providerId);
   return rows[0] ? toConnection(rows[0]) : undefined;
 }
 
@@ -123,6 +126,7 @@ export async function markReauthRequired(db: Queryable, userId: string, provider
     'UPDATE connections SET reauth_required_at = now(), updated_at = now() WHERE user_id = $1 AND provider_id = $2 AND reauth_required_at IS NULL',
     [userId, providerId],
   );
+  connectionChanged(userId, providerId);
 }
 
 /** Deletes and returns the connection, so its tokens can still be revoked upstream. */
@@ -131,6 +135,7 @@ export async function deleteConnection(db: Queryable, userId: string, providerId
     userId,
     providerId,
   ]);
+  connectionChanged(userId, providerId);
   return rows[0] ? toConnection(rows[0]) : undefined;
 }
 

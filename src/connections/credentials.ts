@@ -1,5 +1,5 @@
 import type { Cipher } from '../crypto/cipher.js';
-import type { Queryable } from '../db/pool.js';
+import type { ConnectionReader } from './connection-cache.js';
 import type { ApiKeyProviderDefinition, ProviderDefinition } from '../providers/schema.js';
 import { NotConnectedError, type AccessTokenSource } from './access-tokens.js';
 import { keyCredentials, keyInUse, type KeySource } from './api-keys.js';
@@ -30,13 +30,13 @@ export function setKeyInstructions(publicUrl: string, provider: ApiKeyProviderDe
 }
 
 /** OAuth providers through the access-token source (refresh included); API-key providers through the stored key or the fallback. */
-export function createCredentialSource(deps: { db: Queryable; cipher: Cipher; tokens: AccessTokenSource; publicUrl: string }): CredentialSource {
+export function createCredentialSource(deps: { connections: ConnectionReader; cipher: Cipher; tokens: AccessTokenSource; publicUrl: string }): CredentialSource {
   const bearer = (token: string): UpstreamCredentials => ({ headers: { authorization: `Bearer ${token}` }, query: {}, source: 'oauth', secret: token });
 
   return {
     async get(userId, provider) {
       if (provider.auth === 'oauth2') return bearer(await deps.tokens.get(userId, provider));
-      const used = await keyInUse(deps.db, deps.cipher, userId, provider);
+      const used = await keyInUse(deps.connections.find, deps.cipher, userId, provider);
       if (!used) {
         throw new NotConnectedError('not_connected', `You have not set a ${provider.name} API key yet. To set one, ${setKeyInstructions(deps.publicUrl, provider)}.`);
       }

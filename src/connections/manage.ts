@@ -32,7 +32,7 @@ export async function connectionStatus(
   const provider = deps.registry.provider(providerId);
   if (!provider) throw new NotFoundError(`Unknown provider "${providerId}".`);
   if (provider.auth === 'api_key') {
-    const used = await keyInUse(deps.pool, deps.cipher, userId, provider);
+    const used = await keyInUse((u, p) => findConnection(deps.pool, u, p), deps.cipher, userId, provider);
     return {
       provider: providerId,
       connected: used !== undefined,

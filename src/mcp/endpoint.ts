@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js';
+import { runAsActor } from '../audit/actor.js';
 import { AppError, ForbiddenError, PayloadTooLargeError, ServerError } from '../errors.js';
+import { actAsKey } from '../http/middleware/actor-context.js';
+import type { Authenticated, Credentials } from '../http/middleware/authenticate.js';
 import { createOriginCheck, ORIGIN_CHECK_MESSAGES } from '../http/middleware/dns-rebinding.js';
+import { rateLimitError, rateLimitHeaders } from '../http/middleware/rate-limit.js';
 import type { Logger } from '../log.js';
-import type { Caller } from './call-tool.js';
 import type { FastDispatcher } from './fast-dispatch.js';
 import type { McpHandler } from './mcp-server.js';
 import { canUseTools } from './tool-access.js';
@@ -13,8 +16,10 @@ export const MAX_MCP_BODY_BYTES = 1024 * 1024;
 
 export interface McpEndpointDeps {
   publicUrl: string;
-  /** Resolves the caller from the request's key or token; throws an AppError (401/429…) otherwise. */
-  authenticate(req: IncomingMessage): Promise<Caller>;
+  /** The same authenticator the express routes use (keys with their rate limits, OAuth access tokens). */
+  authenticate(credentials: Credentials): Promise<Authenticated>;
+  /** The client address, trusting the same proxies as the express app. */
+  clientAddress(req: IncomingMessage): string | undefined;
   fast: FastDispatcher;
   sdk: McpHandler;
   /** Headers every response carries (the app's helmet headers), so this path is no less hardened. */
@@ -22,65 +27,93 @@ export interface McpEndpointDeps {
   log: Logger;
 }
 
+/** Whether a request is for this endpoint: `POST /mcp`, with or without a query string. */
+export function isMcpPost(req: IncomingMessage): boolean {
+  const url = req.url ?? '';
+  return req.method === 'POST' && (url === '/mcp' || url.startsWith('/mcp?'));
+}
+
 /**
  * `POST /mcp`, served ahead of the express stack: routing and generic body parsing were a
  * quarter of the CPU of a tool call. The checks are the same as everywhere else — Host/Origin
- * first (a rebinding page learns nothing), then the key, then the scope — and errors have the
- * contract's shape.
+ * first (a rebinding page learns nothing), then the key and its rate limit, then the scope —
+ * and errors have the contract's shape. Everything after authentication runs as the request's
+ * audit actor, like the express routes.
  */
 export function createMcpEndpoint(deps: McpEndpointDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const originCheck = createOriginCheck(deps.publicUrl);
 
-  const fail = (res: ServerResponse, error: AppError): void => {
-    res.writeHead(error.status, { ...deps.securityHeaders, ...error.headers, 'content-type': 'application/json; charset=utf-8' });
+  const fail = (res: ServerResponse, error: AppError, extra: Record<string, string>): void => {
+    res.writeHead(error.status, { ...deps.securityHeaders, ...extra, ...error.headers, 'content-type': 'application/json; charset=utf-8' });
     res.end(JSON.stringify(error.toResponseObject()));
+  };
+
+  const serve = async (req: IncomingMessage, res: ServerResponse, ip: string | undefined, headers: Record<string, string>): Promise<void> => {
+    const verdict = originCheck(req.headers.host, req.headers.origin);
+    if (verdict !== 'ok') throw new ForbiddenError(ORIGIN_CHECK_MESSAGES[verdict], verdict);
+    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+    const { caller, rate } = await deps.authenticate({ headers: req.headers, ip, keyInQuery: query.has('api_key') || query.has('key') });
+    if (rate) {
+      Object.assign(headers, rateLimitHeaders(rate));
+      if (!rate.allowed) throw rateLimitError(rate);
+    }
+    actAsKey(caller.keyPrefix);
+    if (!canUseTools(caller.scopes)) {
+      throw new ForbiddenError('This API key lacks the "tools:read" or "tools:write" scope.', 'insufficient_scope');
+    }
+    const accept = req.headers.accept ?? '';
+    if (!accept.includes('application/json') || !accept.includes('text/event-stream') || !isJsonContentType(req.headers['content-type'] ?? null)) {
+      // The SDK answers these protocol errors (406/415) in its own words.
+      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+      await deps.sdk.handle(req, res, caller, undefined);
+      return;
+    }
+    const text = await readBody(req);
+    let message: unknown;
+    try {
+      message = JSON.parse(text);
+    } catch {
+      res.writeHead(400, { ...headers, 'content-type': 'application/json' });
+      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: Invalid JSON' }, id: null }));
+      return;
+    }
+    const protocolVersion = req.headers['mcp-protocol-version'];
+    const fast = deps.fast.dispatch(message, caller, typeof protocolVersion === 'string' ? protocolVersion : undefined);
+    if (fast) {
+      const body = await fast;
+      res.writeHead(200, { ...headers, 'content-type': 'application/json' });
+      res.end(body);
+      return;
+    }
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    await deps.sdk.handle(req, res, caller, message);
   };
 
   return async (req, res) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      deps.log[res.statusCode >= 500 ? 'error' : 'info']({ method: 'POST', path: '/mcp', status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
+      // Tool calls are counted in usage; their access-log lines are debug-level so the hot path
+      // stays cheap (LOG_LEVEL=debug shows them). Refusals and failures are always logged.
+      const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';
+      deps.log[level]({ method: 'POST', path: '/mcp', status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
-    try {
-      const verdict = originCheck(req.headers.host, req.headers.origin);
-      if (verdict !== 'ok') throw new ForbiddenError(ORIGIN_CHECK_MESSAGES[verdict], verdict);
-      const caller = await deps.authenticate(req);
-      if (!canUseTools(caller.scopes)) {
-        throw new ForbiddenError('This API key lacks the "tools:read" or "tools:write" scope.', 'insufficient_scope');
-      }
-      const accept = req.headers.accept ?? '';
-      if (!accept.includes('application/json') || !accept.includes('text/event-stream') || !isJsonContentType(req.headers['content-type'] ?? null)) {
-        // The SDK answers these protocol errors (406/415) in its own words.
-        await deps.sdk.handle(req, res, caller, undefined);
-        return;
-      }
-      const text = await readBody(req);
-      let message: unknown;
+    const ip = deps.clientAddress(req);
+    const userAgent = req.headers['user-agent'] ?? null;
+    const headers: Record<string, string> = { ...deps.securityHeaders };
+    const actor = { ip: ip ? ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '') : null, userAgent, keyPrefix: null, log: deps.log };
+    await runAsActor(actor, async () => {
       try {
-        message = JSON.parse(text);
-      } catch {
-        res.writeHead(400, { ...deps.securityHeaders, 'content-type': 'application/json' });
-        res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: Invalid JSON' }, id: null }));
-        return;
+        await serve(req, res, ip, headers);
+      } catch (err) {
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        if (!(err instanceof AppError)) deps.log.error({ err }, 'unhandled error on /mcp');
+        fail(res, err instanceof AppError ? err : new ServerError(), headers);
       }
-      const protocolVersion = req.headers['mcp-protocol-version'];
-      const fast = deps.fast.dispatch(message, caller, typeof protocolVersion === 'string' ? protocolVersion : undefined);
-      if (fast) {
-        const body = await fast;
-        res.writeHead(200, { ...deps.securityHeaders, 'content-type': 'application/json' });
-        res.end(body);
-        return;
-      }
-      await deps.sdk.handle(req, res, caller, message);
-    } catch (err) {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      if (!(err instanceof AppError)) deps.log.error({ err }, 'unhandled error on /mcp');
-      fail(res, err instanceof AppError ? err : new ServerError());
-    }
+    });
   };
 }
 

@@ -1,5 +1,6 @@
+import { Agent, request as httpRequest, type Dispatcher } from 'undici';
 import { DEFAULT_UPSTREAM_LIMITS } from '../outbound/limits.js';
-import { readCapped } from '../outbound/read-capped.js';
+import { readCappedStream } from '../outbound/read-capped.js';
 import { retryAfterSeconds } from '../outbound/retry-after.js';
 import type { ProviderDefinition, ToolDefinition } from '../providers/schema.js';
 
@@ -82,18 +83,34 @@ export async function sendUpstream(
   const headers: Record<string, string> = { accept: 'application/json', ...provider.headers, ...credentials.headers };
   headers['user-agent'] = provider.user_agent ?? 'mcp-oauth-proxy';
   if (request.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(url, {
-    method: request.method,
+  // undici's request() never follows redirects (one could carry the user's token to another
+  // host), and over the shared keep-alive agent it skips fetch's per-call WHATWG machinery.
+  const response = await httpRequest(url, {
+    method: request.method as Dispatcher.HttpMethod,
     headers,
-    body: request.body,
-    // Following a redirect could carry the user's token to another host.
-    redirect: 'manual',
+    body: request.body ?? null,
+    dispatcher: upstreamAgent,
     signal: AbortSignal.timeout(timeoutMs),
   });
-  const { text, truncated } = await readCapped(response, MAX_RESULT_BYTES);
-  return { status: response.status, ok: response.ok, text, truncated, retryAfterSeconds: retryAfterSeconds(response.headers.get('retry-after')) };
+  const { text, truncated } = await readCappedStream(response.body, MAX_RESULT_BYTES);
+  const retryAfter = response.headers['retry-after'];
+  return {
+    status: response.statusCode,
+    ok: response.statusCode >= 200 && response.statusCode < 300,
+    text,
+    truncated,
+    retryAfterSeconds: retryAfterSeconds(Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null)),
+  };
 }
 
+/**
+ * One connection pool for every upstream API call: connections are kept alive between calls
+ * (a TLS handshake per tool call would dominate its cost) and bounded per upstream origin.
+ */
+const upstreamAgent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000, connections: 128 });
+
 export function upstreamTimedOut(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return err.name === 'TimeoutError' || err.name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
 }

@@ -1,5 +1,6 @@
 import type { CallbackQuery, ConnectFlowDeps, ConsumedCallback } from '../connections/connect-flow.js';
 import { CallbackError, exchangeCallbackCode, recordConnected, saveConnection } from '../connections/connect-flow.js';
+import { connectionChanged } from '../connections/connection-changes.js';
 import { findUserByUpstreamAccount } from '../connections/connection-store.js';
 import { withTransaction, type Queryable } from '../db/pool.js';
 import type { Logger } from '../log.js';
@@ -100,6 +101,8 @@ export async function completeUpstreamSignIn(
     return { userId, redirect: await finishAuthorization(tx, deps.endpoints, requestId, userId) };
   });
   if (outcome) {
+    // Committed now: no cached copy of the row from before the commit may outlive it.
+    connectionChanged(outcome.userId, provider.id);
     await recordConnected(deps.pool, outcome.userId, provider.id, tokens.accountId);
     return outcome.redirect;
   }

@@ -40,14 +40,17 @@ function recordDatabaseUse(pool: Pool): { statements: string[]; connects: number
 
 /**
  * The performance contract: a warm, authenticated tool call costs at most one database round
- * trip in total (reading the user's connection). Key checks, rate limits and last_used_at stay
- * in memory; the background usage sync is made very slow here so it cannot blur the count.
+ * trip in total — none while the user's connection row is cached (a few seconds), one (reading
+ * it) after that. Key checks, rate limits and last_used_at stay in memory; the background usage
+ * sync and the batched usage write are made very slow here so they cannot blur the count.
  */
+const CONNECTION_CACHE_MS = 1_000;
+
 describe('the hot path', () => {
   let f: Fixture;
   let mcp: Client;
   before(async () => {
-    f = await startAppWithUpstream({ limits: { syncIntervalMs: 3_600_000 } });
+    f = await startAppWithUpstream({ limits: { syncIntervalMs: 3_600_000 }, usageFlushMs: 3_600_000, connectionCacheMs: CONNECTION_CACHE_MS });
     mcp = await connectMcp(f.app.url, (await registerAndConnect(f.app, 'fast')).apiKey);
     // Warm: the key is proven and its status cached.
     await mcp.callTool({ name: 'whoami', arguments: {} });
@@ -57,7 +60,19 @@ describe('the hot path', () => {
     await f.close();
   });
 
-  it('a warm tools/call is exactly one database round trip (the connection read)', async () => {
+  it('a warm tools/call touches the database not at all while the connection row is cached', async () => {
+    const use = recordDatabaseUse(f.app.pool);
+    try {
+      for (let i = 0; i < 5; i++) assert.equal(JSON.parse(textOf(await mcp.callTool({ name: 'whoami', arguments: {} }))).id, 'fast');
+    } finally {
+      use.stop();
+    }
+    assert.equal(use.connects, 0, 'no transaction');
+    assert.deepEqual(use.statements, []);
+  });
+
+  it('once the cached row is older than its bound, a call is exactly one round trip (the connection read)', async () => {
+    await new Promise((resolve) => setTimeout(resolve, CONNECTION_CACHE_MS + 100));
     const use = recordDatabaseUse(f.app.pool);
     try {
       const result = await mcp.callTool({ name: 'whoami', arguments: {} });

@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import type { AccessTokenSource } from '../../src/connections/access-tokens.js';
 import { createCredentialSource } from '../../src/connections/credentials.js';
 import { createCipher } from '../../src/crypto/cipher.js';
-import type { Queryable } from '../../src/db/pool.js';
 import type { ToolCallOutcome, UsageRecorder } from '../../src/usage/usage-recorder.js';
 import { createLogger } from '../../src/log.js';
 import type { Caller } from '../../src/mcp/call-tool.js';
@@ -47,7 +46,7 @@ describe('the /mcp fast path answers exactly like the SDK', () => {
   const tokens: AccessTokenSource = { get: async () => 'upstream-token', refreshAfterRejection: async () => 'upstream-token' };
   const counted: ToolCallOutcome[] = [];
   const usage: UsageRecorder = { record: (call) => void counted.push(call), flush: async () => undefined, start: () => undefined, stop: async () => undefined };
-  const credentials = createCredentialSource({ db: { query: () => Promise.reject(new Error('unused')) } as unknown as Queryable, cipher: createCipher(randomBytes(32)), tokens, publicUrl: 'http://127.0.0.1:9' });
+  const credentials = createCredentialSource({ connections: { find: () => Promise.reject(new Error('unused')), forget: () => undefined }, cipher: createCipher(randomBytes(32)), tokens, publicUrl: 'http://127.0.0.1:9' });
   const deps = { registry, credentials, usage, log: createLogger('silent'), publicUrl: 'http://127.0.0.1:9', limits: { apiTimeoutMs: 5_000 } };
   const sdk = createMcpHandler(deps);
   const fast = createFastDispatcher(deps);

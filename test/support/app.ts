@@ -39,6 +39,8 @@ export interface TestAppOptions {
   usageFlushMs?: number;
   /** Wraps the pool before the app gets it (e.g. to count round trips). */
   wrapPool?: (pool: Pool) => Pool;
+  /** How long tool calls reuse a connection row (default: the app's 5 s). */
+  connectionCacheMs?: number;
   /** Where log lines go instead of `logs` (a spawned app process sends them to stderr). */
   logTo?: Writable;
   /**
@@ -82,6 +84,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
     registry,
     log,
     usageFlushMs: options.usageFlushMs ?? 100,
+    ...(options.connectionCacheMs !== undefined ? { connectionCacheMs: options.connectionCacheMs } : {}),
     limits: { ...TEST_LIMITS, ...options.limits },
     ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
   });
@@ -201,6 +204,8 @@ export async function startAppWithUpstream(
     encryptionKey?: Buffer;
     limits?: AppDeps['limits'];
     clientMetadataFetch?: AppDeps['clientMetadataFetch'];
+    connectionCacheMs?: number;
+    usageFlushMs?: number;
   } = {},
 ): Promise<{ app: TestApp; upstream: TestUpstream; db: TestDatabase; close(): Promise<void> }> {
   const db = await createTestDatabase();
@@ -210,6 +215,8 @@ export async function startAppWithUpstream(
     ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
     ...(options.encryptionKey ? { encryptionKey: options.encryptionKey } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.connectionCacheMs !== undefined ? { connectionCacheMs: options.connectionCacheMs } : {}),
+    ...(options.usageFlushMs !== undefined ? { usageFlushMs: options.usageFlushMs } : {}),
     providers: async (url) => {
       upstream = await startUpstream({
         ...options.upstream,
