@@ -16,6 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { upstreamProvider, type UpstreamEndpoints } from '../test/support/app.js';
 import { authorizeInBrowser, authorizeUntilRedirect } from '../test/support/browser.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -23,14 +24,6 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const children: ChildProcess[] = [];
 
-interface Upstream {
-  authorizationUrl: string;
-  tokenUrl: string;
-  revocationUrl: string;
-  apiBaseUrl: string;
-  clientId: string;
-  clientSecret: string;
-}
 
 interface Measured {
   name: string;
@@ -92,7 +85,7 @@ async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
 }
 
 /** A static upstream token for the baseline, obtained through the real authorization-code flow. */
-async function staticToken(upstream: Upstream, redirectUri: string): Promise<string> {
+async function staticToken(upstream: UpstreamEndpoints, redirectUri: string): Promise<string> {
   const verifier = randomBytes(32).toString('base64url');
   const url = new URL(upstream.authorizationUrl);
   url.search = new URLSearchParams({
@@ -163,28 +156,13 @@ async function main(): Promise<void> {
     const benchRedirect = 'http://127.0.0.1:9/bench-callback';
 
     const { line } = await startChild(process.execPath, ['--import', 'tsx', 'bench/upstream-process.ts', JSON.stringify([`${serverUrl}/api/connect/acme/callback`, benchRedirect])], {}, (l) => l.startsWith('{'));
-    const upstream = JSON.parse(line) as Upstream;
+    const upstream = JSON.parse(line) as UpstreamEndpoints;
 
     const providersFile = path.join(dataDir, 'providers.json');
     await writeFile(
       providersFile,
       JSON.stringify({
-        providers: [
-          {
-            id: 'acme',
-            name: 'Acme',
-            auth: 'oauth2',
-            authorization_url: upstream.authorizationUrl,
-            token_url: upstream.tokenUrl,
-            revocation_url: upstream.revocationUrl,
-            scopes: ['openid', 'offline_access', 'read'],
-            client_id: upstream.clientId,
-            client_secret: upstream.clientSecret,
-            authorization_params: { prompt: 'consent' },
-            api_base_url: upstream.apiBaseUrl,
-            tools: [{ name: 'whoami', description: 'Who am I upstream', method: 'GET', path: '/me' }],
-          },
-        ],
+        providers: [upstreamProvider(upstream, { tools: [{ name: 'whoami', description: 'Who am I upstream', method: 'GET', path: '/me' }] })],
       }),
     );
     process.stdout.write('starting the server on embedded PostgreSQL…\n');

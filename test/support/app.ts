@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import type { ConnectionStatus } from '../../src/connections/manage.js';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
@@ -104,7 +105,10 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
 }
 
 /** A provider definition pointing at the test upstream, with tools over its REST API. */
-export function upstreamProvider(upstream: TestUpstream, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+/** The endpoints and client a provider definition needs from an upstream. */
+export type UpstreamEndpoints = Pick<TestUpstream, 'authorizationUrl' | 'tokenUrl' | 'revocationUrl' | 'apiBaseUrl' | 'clientId' | 'clientSecret'>;
+
+export function upstreamProvider(upstream: UpstreamEndpoints, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     id: 'acme',
     name: 'Acme',
@@ -168,15 +172,7 @@ export function bearer(apiKey: string): Record<string, string> {
 }
 
 /** What `GET /api/connect/:provider/status` says about a user's connection. */
-export interface ConnectionStatusBody {
-  provider: string;
-  connected: boolean;
-  needs_reauthorization: boolean;
-  account_id: string | null;
-  scopes: string[];
-  connected_at: string | null;
-  expires_at: string | null;
-}
+export type ConnectionStatusBody = ConnectionStatus;
 
 export async function connectionStatus(app: TestApp, apiKey: string, provider = 'acme'): Promise<ConnectionStatusBody> {
   const res = await fetch(`${app.url}/api/connect/${provider}/status`, { headers: bearer(apiKey) });
