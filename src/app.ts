@@ -8,7 +8,6 @@ import { createConnectionReader } from './connections/connection-cache.js';
 import { createCredentialSource } from './connections/credentials.js';
 import type { Cipher } from './crypto/cipher.js';
 import type { Pool } from './db/pool.js';
-import { actorContext } from './http/middleware/actor-context.js';
 import { authenticate, createAuthenticator } from './http/middleware/authenticate.js';
 import { errorHandler, notFound } from './http/middleware/errors.js';
 import { requestLog } from './http/middleware/request-log.js';
@@ -135,9 +134,6 @@ export function buildApp(deps: AppDeps): App {
   app.use(oauthTokenRouter({ pool, endpoints, log }));
   app.use(oauthAuthorizeRouter({ ...signIn, clients, keys, cookies }));
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
-  // After the body is read: from here on every await carries the request's actor, whatever
-  // context the body's stream events happened to arrive in.
-  app.use(actorContext(log));
 
   app.use(healthRouter({ pool }));
   app.use(usersRouter({ pool, keys, registrations }));

@@ -1,5 +1,4 @@
 import type { Queryable } from '../db/pool.js';
-import { currentActor } from './actor.js';
 import type { AuditDetail, NewAuditEvent } from './events.js';
 
 export interface AuditEvent {
@@ -17,20 +16,12 @@ export interface AuditEvent {
 export const AUDIT_RETENTION_DAYS = 365;
 const MAX_USER_AGENT = 512;
 
-/** Inserts an event; who acted defaults to the current request. Pass a transaction client to make it atomic with the change. */
+/** Inserts an event. Pass a transaction client to make it atomic with the change. */
 export async function insertAuditEvent(db: Queryable, event: NewAuditEvent): Promise<void> {
-  const actor = currentActor();
-  const userAgent = event.userAgent !== undefined ? event.userAgent : (actor?.userAgent ?? null);
+  const { actor } = event;
   await db.query(
     `INSERT INTO audit_events (user_id, type, key_prefix, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
-    [
-      event.userId,
-      event.type,
-      event.keyPrefix !== undefined ? event.keyPrefix : (actor?.keyPrefix ?? null),
-      event.ip !== undefined ? event.ip : (actor?.ip ?? null),
-      userAgent === null ? null : userAgent.slice(0, MAX_USER_AGENT),
-      JSON.stringify(event.detail ?? {}),
-    ],
+    [event.userId, event.type, actor.keyPrefix, actor.ip, actor.userAgent?.slice(0, MAX_USER_AGENT) ?? null, JSON.stringify(event.detail ?? {})],
   );
 }
 

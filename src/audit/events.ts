@@ -1,3 +1,5 @@
+import type { Actor } from './actor.js';
+
 /** Every kind of audit event (the `type` a user reads back from GET /api/audit). */
 export const AUDIT_EVENT_TYPES = [
   'key.created',
@@ -18,8 +20,6 @@ export interface NewAuditEvent {
   userId: string;
   type: AuditEventType;
   detail?: AuditDetail;
-  /** Defaults to the current request's actor (see actor.ts). */
-  keyPrefix?: string | null;
-  ip?: string | null;
-  userAgent?: string | null;
+  /** Who acted (NO_ACTOR for the operator CLI and background work). */
+  actor: Actor;
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/pool.js';
-import { currentActor } from './actor.js';
+import type { Logger } from '../log.js';
 import { insertAuditEvent } from './audit-store.js';
 import type { NewAuditEvent } from './events.js';
 
@@ -10,13 +10,10 @@ import type { NewAuditEvent } from './events.js';
  * missing line, which is reported to the log instead. Key changes, whose audit line must not
  * go missing, use insertAuditEvent inside their own transaction.
  */
-export async function recordAudit(db: Queryable, event: NewAuditEvent): Promise<void> {
+export async function recordAudit(db: Queryable, event: NewAuditEvent, log: Logger): Promise<void> {
   try {
     await insertAuditEvent(db, event);
   } catch (err) {
-    const log = currentActor()?.log;
-    const fields = { err: (err as Error).message, type: event.type, user: event.userId };
-    if (log) log.error(fields, 'could not record an audit event');
-    else process.emitWarning(`could not record audit event ${event.type}: ${fields.err}`);
+    log.error({ err: (err as Error).message, type: event.type, user: event.userId }, 'could not record an audit event');
   }
 }

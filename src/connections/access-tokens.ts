@@ -1,3 +1,4 @@
+import type { Actor } from '../audit/actor.js';
 import { recordAudit } from '../audit/record.js';
 import type { Cipher } from '../crypto/cipher.js';
 import { withTransaction, type Pool } from '../db/pool.js';
@@ -37,9 +38,9 @@ export class RefreshBusyError extends Error {
 
 export interface AccessTokenSource {
   /** A usable access token for the user's connection, refreshed first when it is about to expire. */
-  get(userId: string, provider: OAuth2ProviderDefinition): Promise<string>;
+  get(userId: string, provider: OAuth2ProviderDefinition, actor: Actor): Promise<string>;
   /** After the upstream answered 401 to `rejected`: refresh (once, shared) and return the new token. */
-  refreshAfterRejection(userId: string, provider: OAuth2ProviderDefinition, rejected: string): Promise<string>;
+  refreshAfterRejection(userId: string, provider: OAuth2ProviderDefinition, rejected: string, actor: Actor): Promise<string>;
 }
 
 export interface AccessTokenDeps {
@@ -89,20 +90,20 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
     return row;
   }
 
-  function refresh(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency): Promise<string> {
+  function refresh(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency, actor: Actor): Promise<string> {
     const key = `${userId}\u0000${provider.id}\u0000${urgency}`;
     const running = inFlight.get(key);
     if (running) return running;
-    const work = refreshWithRetries(userId, provider, seen, urgency).finally(() => inFlight.delete(key));
+    const work = refreshWithRetries(userId, provider, seen, urgency, actor).finally(() => inFlight.delete(key));
     inFlight.set(key, work);
     return work;
   }
 
-  async function refreshWithRetries(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency): Promise<string> {
+  async function refreshWithRetries(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency, actor: Actor): Promise<string> {
     const delays = urgency === 'required' ? deps.limits.refreshRetryDelaysMs : [];
     for (let attempt = 0; ; attempt++) {
       try {
-        return await refreshOnce(userId, provider, seen, urgency);
+        return await refreshOnce(userId, provider, seen, urgency, actor);
       } catch (err) {
         const delay = delays[attempt];
         if (!(err instanceof TokenRequestError) || err.kind !== 'transient' || delay === undefined) throw err;
@@ -115,7 +116,7 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
     }
   }
 
-  async function refreshOnce(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency): Promise<string> {
+  async function refreshOnce(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency, actor: Actor): Promise<string> {
     const aad = connectionAad(userId, provider.id);
     let outcome: { token: string } | { reauth: string };
     try {
@@ -158,20 +159,20 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
       throw new RefreshBusyError(`a refresh of your ${provider.name} access already under way did not finish in time`);
     }
     if ('token' in outcome) return outcome.token;
-    await recordAudit(deps.pool, { userId, type: 'connection.reauth_required', detail: { provider: provider.id } });
+    await recordAudit(deps.pool, { userId, type: 'connection.reauth_required', detail: { provider: provider.id }, actor }, deps.log);
     deps.log.info({ provider: provider.id, reason: outcome.reauth }, 'upstream refused the refresh; connection needs re-authorization');
     throw notConnected(provider, 'reauth_required');
   }
 
   return {
-    async get(userId, provider) {
+    async get(userId, provider, actor) {
       const row = usableRow(await deps.connections.find(userId, provider.id), provider);
       const current = decryptAccess(row);
       const freshness = tokenFreshness({ issuedAt: row.accessTokenIssuedAt, expiresAt: row.expiresAt });
       if (freshness === 'fresh') return current;
-      if (freshness === 'expired') return refresh(userId, provider, current, 'required');
+      if (freshness === 'expired') return refresh(userId, provider, current, 'required', actor);
       try {
-        return await refresh(userId, provider, current, 'due');
+        return await refresh(userId, provider, current, 'due', actor);
       } catch (err) {
         if (err instanceof NotConnectedError) throw err;
         // Still valid: a failed or contended early refresh must not fail the call. The next call
@@ -181,8 +182,8 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
         return current;
       }
     },
-    refreshAfterRejection(userId, provider, rejected) {
-      return refresh(userId, provider, rejected, 'required');
+    refreshAfterRejection(userId, provider, rejected, actor) {
+      return refresh(userId, provider, rejected, 'required', actor);
     },
   };
 }

@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Actor } from '../audit/actor.js';
 import { recordAudit } from '../audit/record.js';
+import type { Logger } from '../log.js';
 import type { Cipher } from '../crypto/cipher.js';
 import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
 import { AppError, InvalidRequestError, NotFoundError } from '../errors.js';
@@ -139,25 +141,35 @@ export async function saveConnection(db: Queryable, cipher: Cipher, userId: stri
  * The plain connect flow's callback (a user connecting with their key): consume the state,
  * exchange the code, store the tokens. Sign-in states (no user yet) are not for this function.
  */
-export async function completeConnect(deps: ConnectFlowDeps, providerId: string, query: CallbackQuery): Promise<{ providerName: string; accountId: string | null }> {
-  return finishConnect(deps, await consumeCallbackState(deps, providerId, query), query);
+export async function completeConnect(
+  deps: ConnectFlowDeps & { log: Logger },
+  providerId: string,
+  query: CallbackQuery,
+  actor: Actor,
+): Promise<{ providerName: string; accountId: string | null }> {
+  return finishConnect(deps, await consumeCallbackState(deps, providerId, query), query, actor);
 }
 
 /** completeConnect after the state was consumed. */
-export async function finishConnect(deps: ConnectFlowDeps, consumed: ConsumedCallback, query: CallbackQuery): Promise<{ providerName: string; accountId: string | null }> {
+export async function finishConnect(
+  deps: ConnectFlowDeps & { log: Logger },
+  consumed: ConsumedCallback,
+  query: CallbackQuery,
+  actor: Actor,
+): Promise<{ providerName: string; accountId: string | null }> {
   if (consumed.userId === null || consumed.authorizationRequestId !== null) {
     throw new CallbackError('This link belongs to a sign-in from an AI client. Start again from the client.', 'invalid_state');
   }
   const userId = consumed.userId;
   const tokens = await exchangeCallbackCode(deps, consumed, query);
   await saveConnection(deps.pool, deps.cipher, userId, consumed.provider, tokens);
-  await recordConnected(deps.pool, userId, consumed.provider.id, tokens.accountId);
+  await recordConnected(deps.pool, { userId, providerId: consumed.provider.id, accountId: tokens.accountId, actor }, deps.log);
   return { providerName: consumed.provider.name, accountId: tokens.accountId };
 }
 
 /** Audit line for a connection made (after its transaction committed: the audit write is best-effort). */
-export function recordConnected(db: Queryable, userId: string, providerId: string, accountId: string | null): Promise<void> {
-  return recordAudit(db, { userId, type: 'connection.created', detail: { provider: providerId, account_id: accountId } });
+export function recordConnected(db: Queryable, c: { userId: string; providerId: string; accountId: string | null; actor: Actor }, log: Logger): Promise<void> {
+  return recordAudit(db, { userId: c.userId, type: 'connection.created', detail: { provider: c.providerId, account_id: c.accountId }, actor: c.actor }, log);
 }
 
 /** The PKCE verifier is bound to who started the login, so a state row cannot be re-pointed. */

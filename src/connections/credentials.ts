@@ -1,3 +1,4 @@
+import type { Actor } from '../audit/actor.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { ConnectionReader } from './connection-cache.js';
 import type { ApiKeyProviderDefinition, ProviderDefinition } from '../providers/schema.js';
@@ -16,12 +17,12 @@ export interface UpstreamCredentials {
 
 export interface CredentialSource {
   /** Credentials for a call as `userId`; throws NotConnectedError saying how to connect or set a key. */
-  get(userId: string, provider: ProviderDefinition): Promise<UpstreamCredentials>;
+  get(userId: string, provider: ProviderDefinition, actor: Actor): Promise<UpstreamCredentials>;
   /**
    * After the upstream answered 401 to `rejected`: credentials to retry once with, or undefined when
    * a retry cannot help (an API key does not change by asking again).
    */
-  renewAfterRejection(userId: string, provider: ProviderDefinition, rejected: UpstreamCredentials): Promise<UpstreamCredentials | undefined>;
+  renewAfterRejection(userId: string, provider: ProviderDefinition, rejected: UpstreamCredentials, actor: Actor): Promise<UpstreamCredentials | undefined>;
 }
 
 /** How a user sets (or replaces) their key; used wherever a call needs one. */
@@ -34,8 +35,8 @@ export function createCredentialSource(deps: { connections: ConnectionReader; ci
   const bearer = (token: string): UpstreamCredentials => ({ headers: { authorization: `Bearer ${token}` }, query: {}, source: 'oauth', secret: token });
 
   return {
-    async get(userId, provider) {
-      if (provider.auth === 'oauth2') return bearer(await deps.tokens.get(userId, provider));
+    async get(userId, provider, actor) {
+      if (provider.auth === 'oauth2') return bearer(await deps.tokens.get(userId, provider, actor));
       const used = await keyInUse(deps.connections.find, deps.cipher, userId, provider);
       if (!used) {
         throw new NotConnectedError('not_connected', `You have not set a ${provider.name} API key yet. To set one, ${setKeyInstructions(deps.publicUrl, provider)}.`);
@@ -43,9 +44,9 @@ export function createCredentialSource(deps: { connections: ConnectionReader; ci
       return { ...keyCredentials(provider, used.key), source: used.source, secret: used.key };
     },
 
-    async renewAfterRejection(userId, provider, rejected) {
+    async renewAfterRejection(userId, provider, rejected, actor) {
       if (provider.auth !== 'oauth2') return undefined;
-      return bearer(await deps.tokens.refreshAfterRejection(userId, provider, rejected.secret));
+      return bearer(await deps.tokens.refreshAfterRejection(userId, provider, rejected.secret, actor));
     },
   };
 }

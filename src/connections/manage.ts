@@ -1,3 +1,4 @@
+import type { Actor } from '../audit/actor.js';
 import { recordAudit } from '../audit/record.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Pool } from '../db/pool.js';
@@ -73,6 +74,7 @@ export async function disconnect(
   deps: { pool: Pool; cipher: Cipher; registry: ProviderRegistry; log: Logger; tokenTimeoutMs?: number },
   userId: string,
   providerId: string,
+  actor: Actor,
 ): Promise<DisconnectResult> {
   const provider = deps.registry.provider(providerId);
   if (!provider) throw new NotFoundError(`Unknown provider "${providerId}".`);
@@ -80,7 +82,7 @@ export async function disconnect(
   if (!row) {
     throw new NotFoundError(provider.auth === 'api_key' ? `You have not set your own ${provider.name} API key.` : `You have no ${provider.name} connection.`);
   }
-  await recordAudit(deps.pool, { userId, type: 'connection.revoked', detail: { provider: providerId } });
+  await recordAudit(deps.pool, { userId, type: 'connection.revoked', detail: { provider: providerId }, actor }, deps.log);
   if (provider.auth !== 'oauth2' || !provider.revocation_url) return { revokedUpstream: null };
 
   const aad = connectionAad(userId, providerId);

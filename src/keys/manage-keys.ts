@@ -1,3 +1,4 @@
+import type { Actor } from '../audit/actor.js';
 import { insertAuditEvent } from '../audit/audit-store.js';
 import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
 import { ForbiddenError, InvalidRequestError, NotFoundError } from '../errors.js';
@@ -35,6 +36,7 @@ export async function mintKeyFor(
   tx: Queryable,
   keys: KeyService,
   input: { userId: string; name: string | null; scopes: readonly Scope[]; expiresAt: Date | null; rateLimit?: RateLimitOverrides; via: KeyOrigin },
+  actor: Actor,
 ): Promise<MintedKey> {
   const minted = await keys.mint(tx, input);
   const r = minted.record;
@@ -42,7 +44,7 @@ export async function mintKeyFor(
     userId: input.userId,
     type: 'key.created',
     detail: { key_id: r.id, prefix: r.prefix, name: r.name, scopes: r.scopes, expires_at: r.expiresAt?.toISOString() ?? null, via: input.via },
-    ...(input.via === 'admin-cli' ? { keyPrefix: null, ip: null, userAgent: null } : {}),
+    actor,
   });
   return minted;
 }
@@ -52,7 +54,7 @@ export async function mintKeyFor(
  * creating it: scopes default to the caller's and may only narrow (403 insufficient_scope),
  * rate limits default to the caller's and may only be lower, and it never outlives the caller.
  */
-export async function createKeyAs(deps: ManageKeysDeps, caller: ApiKeyRecord, request: NewKeyRequest): Promise<MintedKey> {
+export async function createKeyAs(deps: ManageKeysDeps, caller: ApiKeyRecord, request: NewKeyRequest, actor: Actor): Promise<MintedKey> {
   const scopes = request.scopes ?? caller.scopes;
   const beyond = scopesBeyond(caller.scopes, scopes);
   if (beyond.length > 0) {
@@ -83,7 +85,7 @@ export async function createKeyAs(deps: ManageKeysDeps, caller: ApiKeyRecord, re
     if ((await countLiveKeys(tx, caller.userId)) >= MAX_LIVE_KEYS_PER_USER) {
       throw new InvalidRequestError(`A user can have at most ${MAX_LIVE_KEYS_PER_USER} working keys. Delete one first.`, 'too_many_keys');
     }
-    return mintKeyFor(tx, deps.keys, { userId: caller.userId, name: request.name ?? null, scopes, expiresAt, rateLimit, via: 'api' });
+    return mintKeyFor(tx, deps.keys, { userId: caller.userId, name: request.name ?? null, scopes, expiresAt, rateLimit, via: 'api' }, actor);
   });
 }
 
@@ -95,7 +97,7 @@ export function listKeysOf(pool: Pool, userId: string): Promise<ApiKeyRecord[]> 
  * Revokes a key of `userId` (null: the operator, any user's). Effective at once here; other
  * instances see it at their next usage sync (STATUS_TTL_MS at worst).
  */
-export async function revokeKeyOf(deps: Pick<ManageKeysDeps, 'pool' | 'keys'>, userId: string | null, keyId: string, via: KeyOrigin): Promise<ApiKeyRecord> {
+export async function revokeKeyOf(deps: Pick<ManageKeysDeps, 'pool' | 'keys'>, userId: string | null, keyId: string, via: KeyOrigin, actor: Actor): Promise<ApiKeyRecord> {
   const revoked = await withTransaction(deps.pool, async (tx) => {
     const record = await revokeKey(tx, keyId, userId);
     if (!record) return undefined;
@@ -103,7 +105,7 @@ export async function revokeKeyOf(deps: Pick<ManageKeysDeps, 'pool' | 'keys'>, u
       userId: record.userId,
       type: 'key.revoked',
       detail: { key_id: record.id, prefix: record.prefix, name: record.name, via },
-      ...(via === 'admin-cli' ? { keyPrefix: null, ip: null, userAgent: null } : {}),
+      actor,
     });
     return record;
   });
@@ -122,7 +124,7 @@ export interface Rotation {
  * old secret keeps working for `graceSeconds` (0: stops now). Rotating a key with scopes the
  * caller lacks would hand the caller those scopes, so that is refused like creating one.
  */
-export async function rotateKeyAs(deps: ManageKeysDeps, caller: ApiKeyRecord, keyId: string, graceSeconds: number): Promise<Rotation> {
+export async function rotateKeyAs(deps: ManageKeysDeps, caller: ApiKeyRecord, keyId: string, graceSeconds: number, actor: Actor): Promise<Rotation> {
   const rotation = await withTransaction(deps.pool, async (tx) => {
     const old = await findLiveKeyOfUser(tx, caller.userId, keyId, true);
     if (!old) throw new NotFoundError('No such API key (it may already be revoked or expired).');
@@ -144,6 +146,7 @@ export async function rotateKeyAs(deps: ManageKeysDeps, caller: ApiKeyRecord, ke
         grace_seconds: graceSeconds,
         old_key_ends_at: endsAt.toISOString(),
       },
+      actor,
     });
     return { minted, previous: { id: old.id, prefix: old.prefix, endsAt } };
   });

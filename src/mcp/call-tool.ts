@@ -1,4 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { Actor } from '../audit/actor.js';
 import { NotConnectedError, RefreshBusyError } from '../connections/access-tokens.js';
 import { scrubSecret, setKeyInstructions, type CredentialSource, type UpstreamCredentials } from '../connections/credentials.js';
 import { TokenRequestError } from '../connections/oauth-client.js';
@@ -9,11 +10,14 @@ import type { ApiKeyProviderDefinition, ProviderDefinition } from '../providers/
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import { buildUpstreamRequest, MAX_RESULT_BYTES, sendUpstream, UnsafeArgumentError, upstreamTimedOut, type UpstreamResponse } from './upstream-request.js';
 
-/** Who is calling: resolved from their key before any MCP message is read. */
-export interface Caller {
-  userId: string;
-  scopes: readonly string[];
-  keyPrefix: string;
+/**
+ * Who is calling: resolved from their key or token before any MCP message is read. It is also
+ * the audit actor of whatever the call causes (address, user agent, key prefix).
+ */
+export interface Caller extends Actor {
+  readonly userId: string;
+  readonly scopes: readonly string[];
+  readonly keyPrefix: string;
 }
 
 export interface ToolCallDeps {
@@ -65,13 +69,13 @@ async function runTool(deps: ToolCallDeps, caller: Caller, tool: RegisteredTool,
   }
   let credentials: UpstreamCredentials | undefined;
   try {
-    credentials = await deps.credentials.get(caller.userId, provider);
+    credentials = await deps.credentials.get(caller.userId, provider, caller);
     let response = await sendUpstream(provider, request, credentials, deps.limits.apiTimeoutMs);
     let note = '';
     if (response.status === 401) {
       // The upstream may revoke or expire a token before its stated expiry: refresh once and
       // retry once. A second 401 is reported as it is; refreshing again would not help.
-      const renewed = await deps.credentials.renewAfterRejection(caller.userId, provider, credentials);
+      const renewed = await deps.credentials.renewAfterRejection(caller.userId, provider, credentials, caller);
       if (renewed) {
         credentials = renewed;
         response = await sendUpstream(provider, request, credentials, deps.limits.apiTimeoutMs);

@@ -1,8 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js';
-import { runAsActor } from '../audit/actor.js';
 import { AppError, ForbiddenError, PayloadTooLargeError, ServerError } from '../errors.js';
-import { actAsKey } from '../http/middleware/actor-context.js';
 import type { Authenticated, Credentials } from '../http/middleware/authenticate.js';
 import { createOriginCheck, ORIGIN_CHECK_MESSAGES } from '../http/middleware/dns-rebinding.js';
 import { rateLimitError, rateLimitHeaders } from '../http/middleware/rate-limit.js';
@@ -37,8 +35,7 @@ export function isMcpPost(req: IncomingMessage): boolean {
  * `POST /mcp`, served ahead of the express stack: routing and generic body parsing were a
  * quarter of the CPU of a tool call. The checks are the same as everywhere else — Host/Origin
  * first (a rebinding page learns nothing), then the key and its rate limit, then the scope —
- * and errors have the contract's shape. Everything after authentication runs as the request's
- * audit actor, like the express routes.
+ * and errors have the contract's shape.
  */
 export function createMcpEndpoint(deps: McpEndpointDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const originCheck = createOriginCheck(deps.publicUrl);
@@ -57,7 +54,6 @@ export function createMcpEndpoint(deps: McpEndpointDeps): (req: IncomingMessage,
       Object.assign(headers, rateLimitHeaders(rate));
       if (!rate.allowed) throw rateLimitError(rate);
     }
-    actAsKey(caller.keyPrefix);
     if (!canUseTools(caller.scopes)) {
       throw new ForbiddenError('This API key lacks the "tools:read" or "tools:write" scope.', 'insufficient_scope');
     }
@@ -98,22 +94,17 @@ export function createMcpEndpoint(deps: McpEndpointDeps): (req: IncomingMessage,
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';
       deps.log[level]({ method: 'POST', path: '/mcp', status: res.statusCode, ms: Math.round(ms * 10) / 10 }, 'request');
     });
-    const ip = deps.clientAddress(req);
-    const userAgent = req.headers['user-agent'] ?? null;
     const headers: Record<string, string> = { ...deps.securityHeaders };
-    const actor = { ip: ip ? ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '') : null, userAgent, keyPrefix: null, log: deps.log };
-    await runAsActor(actor, async () => {
-      try {
-        await serve(req, res, ip, headers);
-      } catch (err) {
-        if (res.headersSent) {
-          res.destroy();
-          return;
-        }
-        if (!(err instanceof AppError)) deps.log.error({ err }, 'unhandled error on /mcp');
-        fail(res, err instanceof AppError ? err : new ServerError(), headers);
+    try {
+      await serve(req, res, deps.clientAddress(req), headers);
+    } catch (err) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
       }
-    });
+      if (!(err instanceof AppError)) deps.log.error({ err }, 'unhandled error on /mcp');
+      fail(res, err instanceof AppError ? err : new ServerError(), headers);
+    }
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Actor } from '../audit/actor.js';
 import type { CallbackQuery, ConnectFlowDeps, ConsumedCallback } from '../connections/connect-flow.js';
 import { CallbackError, exchangeCallbackCode, recordConnected, saveConnection } from '../connections/connect-flow.js';
 import { connectionChanged } from '../connections/connection-changes.js';
@@ -70,6 +71,7 @@ export async function completeUpstreamSignIn(
   consumed: ConsumedCallback,
   query: CallbackQuery,
   browserId: string | undefined,
+  actor: Actor,
 ): Promise<SignInOutcome> {
   const requestId = consumed.authorizationRequestId as string;
   const request = await findApprovedRequest(deps.pool, requestId);
@@ -103,7 +105,7 @@ export async function completeUpstreamSignIn(
   if (outcome) {
     // Committed now: no cached copy of the row from before the commit may outlive it.
     connectionChanged(outcome.userId, provider.id);
-    await recordConnected(deps.pool, outcome.userId, provider.id, tokens.accountId);
+    await recordConnected(deps.pool, { userId: outcome.userId, providerId: provider.id, accountId: tokens.accountId, actor }, deps.log);
     return outcome.redirect;
   }
   return refuseAuthorization(deps.pool, deps.endpoints, requestId, new AuthorizationRedirectError('access_denied', 'This account is disabled on this server.'));

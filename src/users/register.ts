@@ -1,3 +1,4 @@
+import type { Actor } from '../audit/actor.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import type { KeyService } from '../keys/key-service.js';
 import { mintKeyFor } from '../keys/manage-keys.js';
@@ -10,10 +11,10 @@ export interface Registration {
 }
 
 /** Creates a user and their first key (all scopes) in one transaction: never a user without a key. */
-export async function registerUser(pool: Pool, keys: KeyService, name: string | null): Promise<Registration> {
+export async function registerUser(pool: Pool, keys: KeyService, name: string | null, actor: Actor): Promise<Registration> {
   return withTransaction(pool, async (tx) => {
     const user = await insertUser(tx, name);
-    const { apiKey } = await mintKeyFor(tx, keys, { userId: user.id, name: 'default', scopes: ALL_SCOPES, expiresAt: null, via: 'register' });
+    const { apiKey } = await mintKeyFor(tx, keys, { userId: user.id, name: 'default', scopes: ALL_SCOPES, expiresAt: null, via: 'register' }, actor);
     return { userId: user.id, apiKey };
   });
 }

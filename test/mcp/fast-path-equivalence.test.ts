@@ -50,8 +50,8 @@ describe('the /mcp fast path answers exactly like the SDK', () => {
   const deps = { registry, credentials, usage, log: createLogger('silent'), publicUrl: 'http://127.0.0.1:9', limits: { apiTimeoutMs: 5_000 } };
   const sdk = createMcpHandler(deps);
   const fast = createFastDispatcher(deps);
-  const writer: Caller = { userId: 'u1', scopes: ['tools:read', 'tools:write'], keyPrefix: 'sk_x' };
-  const reader: Caller = { userId: 'u1', scopes: ['tools:read'], keyPrefix: 'sk_y' };
+  const writer: Caller = { userId: 'u1', scopes: ['tools:read', 'tools:write'], keyPrefix: 'sk_x', ip: '127.0.0.1', userAgent: 'test' };
+  const reader: Caller = { userId: 'u1', scopes: ['tools:read'], keyPrefix: 'sk_y', ip: '127.0.0.1', userAgent: 'test' };
 
   before(async () => {
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));

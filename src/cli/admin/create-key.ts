@@ -1,5 +1,6 @@
 import { withTransaction } from '../../db/pool.js';
 import { createKeyService } from '../../keys/key-service.js';
+import { NO_ACTOR } from '../../audit/actor.js';
 import { mintKeyFor } from '../../keys/manage-keys.js';
 import { ALL_SCOPES, isScope, type Scope } from '../../keys/scopes.js';
 import { parseOptions, positiveInt, requireUuid, UsageError, type AdminCommand } from './command.js';
@@ -52,7 +53,7 @@ export const createKeyCommand: AdminCommand = {
       return 1;
     }
     const keys = createKeyService(ctx.pool);
-    const { apiKey, record } = await withTransaction(ctx.pool, (tx) => mintKeyFor(tx, keys, { userId, name, scopes, expiresAt, rateLimit, via: 'admin-cli' }));
+    const { apiKey, record } = await withTransaction(ctx.pool, (tx) => mintKeyFor(tx, keys, { userId, name, scopes, expiresAt, rateLimit, via: 'admin-cli' }, NO_ACTOR));
     ctx.out(`api_key: ${apiKey}`);
     ctx.out(`id: ${record.id}`);
     ctx.out(`prefix: ${record.prefix}`);

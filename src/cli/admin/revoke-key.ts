@@ -1,6 +1,7 @@
 import { createKeyService } from '../../keys/key-service.js';
 import { parseKey } from '../../keys/key-format.js';
 import { findKeyIdByPublicId } from '../../keys/key-store.js';
+import { NO_ACTOR } from '../../audit/actor.js';
 import { revokeKeyOf } from '../../keys/manage-keys.js';
 import { NotFoundError } from '../../errors.js';
 import { parseOptions, UsageError, UUID, type AdminCommand } from './command.js';
@@ -23,7 +24,7 @@ export const revokeKeyCommand: AdminCommand = {
     const keyId = await keyIdFrom(ctx, positionals[0] as string);
     try {
       if (!keyId) throw new NotFoundError('no such key');
-      const revoked = await revokeKeyOf({ pool: ctx.pool, keys: createKeyService(ctx.pool) }, null, keyId, 'admin-cli');
+      const revoked = await revokeKeyOf({ pool: ctx.pool, keys: createKeyService(ctx.pool) }, null, keyId, 'admin-cli', NO_ACTOR);
       ctx.out(`Revoked ${revoked.prefix} (${revoked.id}) of user ${revoked.userId}.`);
       return 0;
     } catch (err) {

@@ -1,3 +1,4 @@
+import { NO_ACTOR } from '../../audit/actor.js';
 import { insertAuditEvent } from '../../audit/audit-store.js';
 import { withTransaction } from '../../db/pool.js';
 import { setUserDisabled } from '../../users/user-store.js';
@@ -15,7 +16,7 @@ function userStateCommand(disable: boolean): AdminCommand {
       const userId = requireUuid(positionals[0], 'user id');
       const found = await withTransaction(ctx.pool, async (tx) => {
         if (!(await setUserDisabled(tx, userId, disable))) return false;
-        await insertAuditEvent(tx, { userId, type: disable ? 'user.disabled' : 'user.enabled', detail: { via: 'admin-cli' }, keyPrefix: null, ip: null, userAgent: null });
+        await insertAuditEvent(tx, { userId, type: disable ? 'user.disabled' : 'user.enabled', detail: { via: 'admin-cli' }, actor: NO_ACTOR });
         return true;
       });
       ctx.out(found ? `User ${userId} is ${disable ? 'disabled' : 'enabled'}.` : `No user ${userId}.`);

@@ -1,18 +1,9 @@
-import type { RequestHandler } from 'express';
-import { currentActor, runAsActor } from '../../audit/actor.js';
-import type { Logger } from '../../log.js';
+import type { Request, Response } from 'express';
+import { displayAddress, type Actor } from '../../audit/actor.js';
+import type { Caller } from '../../mcp/call-tool.js';
 
-/** Runs the rest of the request as an audit actor: client address (after `trust proxy`) and user agent. */
-export function actorContext(log: Logger): RequestHandler {
-  return (req, _res, next) => {
-    const ip = req.ip ? req.ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '') : null;
-    const userAgent = req.get('user-agent') ?? null;
-    runAsActor({ ip, userAgent, keyPrefix: null, log }, next);
-  };
-}
-
-/** Names the key that authenticated the request, for audit events recorded later in it. */
-export function actAsKey(prefix: string): void {
-  const actor = currentActor();
-  if (actor) actor.keyPrefix = prefix;
+/** Who is acting in an express request, for the audit log: address (after `trust proxy`), user agent, key. */
+export function actorOf(req: Request, res: Response): Actor {
+  const caller = res.locals.caller as Caller | undefined;
+  return { ip: displayAddress(req.ip), userAgent: req.get('user-agent') ?? null, keyPrefix: caller?.keyPrefix ?? null };
 }

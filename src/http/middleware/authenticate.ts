@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { displayAddress } from '../../audit/actor.js';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ForbiddenError, ServerError, TooManyRequestsError, UnauthorizedError } from '../../errors.js';
 import type { KeyService } from '../../keys/key-service.js';
@@ -9,7 +10,6 @@ import type { KeyRateLimiter, RateDecision } from '../../limits/key-rate-limiter
 import { effectiveKeyLimits, type LimitSettings } from '../../limits/settings.js';
 import type { Caller } from '../../mcp/call-tool.js';
 import type { AccessTokenVerifier } from '../../oauth-server/access-token-verifier.js';
-import { actAsKey } from './actor-context.js';
 import { rateLimitHeaders, rateLimitError } from './rate-limit.js';
 
 const DEFAULT_REALM = 'Bearer realm="mcp-oauth-proxy"';
@@ -62,6 +62,7 @@ export function createAuthenticator(deps: AuthenticateDeps, options: Authenticat
     new UnauthorizedError(`The ${what} is invalid, expired or revoked.`, `${realm}, error="invalid_token", error_description="The ${what} is invalid, expired or revoked"`);
 
   return async ({ headers, ip, keyInQuery }) => {
+    const who = { ip: displayAddress(ip), userAgent: headers['user-agent'] ?? null };
     const presented = presentedKey(headers);
     if (!presented) {
       throw new UnauthorizedError(
@@ -74,7 +75,7 @@ export function createAuthenticator(deps: AuthenticateDeps, options: Authenticat
     if (options.accessTokens && !presented.startsWith('sk_')) {
       const token = await options.accessTokens.verify(presented);
       if (!token) throw invalid('access token');
-      return { caller: { userId: token.userId, scopes: token.scopes, keyPrefix: token.label }, apiKey: undefined, rate: undefined };
+      return { caller: { userId: token.userId, scopes: token.scopes, keyPrefix: token.label, ...who }, apiKey: undefined, rate: undefined };
     }
     let record = deps.keys.peek(presented);
     if (!record) {
@@ -87,7 +88,7 @@ export function createAuthenticator(deps: AuthenticateDeps, options: Authenticat
       }
     }
     const rate = deps.limiter.take(record.id, effectiveKeyLimits(record.rateLimit, deps.limits));
-    return { caller: { userId: record.userId, scopes: record.scopes, keyPrefix: record.prefix }, apiKey: record, rate };
+    return { caller: { userId: record.userId, scopes: record.scopes, keyPrefix: record.prefix, ...who }, apiKey: record, rate };
   };
 }
 
@@ -103,7 +104,6 @@ export function authenticate(deps: AuthenticateDeps, options: AuthenticateOption
     }
     res.locals.caller = caller;
     res.locals.apiKey = apiKey;
-    actAsKey(caller.keyPrefix);
     next();
   };
 }

@@ -12,6 +12,7 @@ import {
 } from '../../connections/connect-flow.js';
 import { connectionStatus, disconnect } from '../../connections/manage.js';
 import type { Logger } from '../../log.js';
+import { actorOf } from '../middleware/actor-context.js';
 import { callerOf, requireScope } from '../middleware/authenticate.js';
 import { parseInput } from '../middleware/validate.js';
 import { errorPage, successPage } from '../pages.js';
@@ -68,7 +69,7 @@ export function connectRouter(deps: ConnectFlowDeps & { log: Logger; authenticat
         await deps.signInCallback(req, res, consumed, query.data);
         return;
       }
-      const { providerName, accountId } = await finishConnect(deps, consumed, query.data);
+      const { providerName, accountId } = await finishConnect(deps, consumed, query.data, actorOf(req, res));
       res.status(200).type('html').send(successPage(providerName, accountId));
     } catch (err) {
       if (!(err instanceof CallbackError)) throw err;
@@ -91,7 +92,7 @@ export function connectRouter(deps: ConnectFlowDeps & { log: Logger; authenticat
 
   router.delete('/api/connect/:provider', ...authed, async (req, res) => {
     const providerId = req.params.provider as string;
-    const { revokedUpstream } = await disconnect(deps, callerOf(res).userId, providerId);
+    const { revokedUpstream } = await disconnect(deps, callerOf(res).userId, providerId, actorOf(req, res));
     const provider = deps.registry.provider(providerId);
     if (provider?.auth === 'api_key') {
       const next = provider.fallback_key ? "Tool calls now use this server's shared key." : `Tool calls need a key again: PUT /api/connect/${providerId}/key.`;

@@ -5,6 +5,7 @@ import { createKeyAs, listKeysOf, MAX_GRACE_SECONDS, revokeKeyOf, rotateKeyAs, t
 import { SCOPES } from '../../keys/scopes.js';
 import { effectiveKeyLimits } from '../../limits/settings.js';
 import { NotFoundError } from '../../errors.js';
+import { actorOf } from '../middleware/actor-context.js';
 import { apiKeyOf, requireScope } from '../middleware/authenticate.js';
 import { parseInput } from '../middleware/validate.js';
 
@@ -68,7 +69,7 @@ export function keysRouter(deps: ManageKeysDeps & { authenticate: RequestHandler
       expiresIn: body.expires_in,
       scopes: body.scopes,
       rateLimit: body.rate_limit && { perMinute: body.rate_limit.per_minute, perHour: body.rate_limit.per_hour },
-    });
+    }, actorOf(req, res));
     res.status(201).set('Cache-Control', 'no-store').json(withSecret(record, apiKey));
   });
 
@@ -79,7 +80,7 @@ export function keysRouter(deps: ManageKeysDeps & { authenticate: RequestHandler
 
   router.delete('/api/keys/:id', ...authed, async (req, res) => {
     const caller = apiKeyOf(res);
-    const revoked = await revokeKeyOf(deps, caller.userId, keyIdParam(req.params.id), 'api');
+    const revoked = await revokeKeyOf(deps, caller.userId, keyIdParam(req.params.id), 'api', actorOf(req, res));
     const self = revoked.id === caller.id ? ' This was the key used for this request.' : '';
     res.json({ message: `API key ${revoked.prefix} is revoked and stops working now.${self}` });
   });
@@ -87,7 +88,7 @@ export function keysRouter(deps: ManageKeysDeps & { authenticate: RequestHandler
   router.post('/api/keys/:id/rotate', ...authed, async (req, res) => {
     const keyId = keyIdParam(req.params.id);
     const body = parseInput(RotateKeyBody, req.body);
-    const { minted, previous } = await rotateKeyAs(deps, apiKeyOf(res), keyId, body.grace_seconds ?? 0);
+    const { minted, previous } = await rotateKeyAs(deps, apiKeyOf(res), keyId, body.grace_seconds ?? 0, actorOf(req, res));
     res.status(201).set('Cache-Control', 'no-store').json({
       ...withSecret(minted.record, minted.apiKey),
       rotated_from: previous.id,

@@ -1,6 +1,7 @@
 import type { SignInCookies } from '../cookies.js';
 import { AuthorizationPageError } from '../../oauth-server/errors.js';
 import { completeUpstreamSignIn, type SignInDeps } from '../../oauth-server/sign-in.js';
+import { actorOf } from '../middleware/actor-context.js';
 import { signInErrorPage } from '../oauth-pages.js';
 import type { SignInCallback } from './connect.js';
 import { sendOutcome, sendSignInPage } from './oauth-authorize.js';
@@ -13,7 +14,7 @@ import { sendOutcome, sendSignInPage } from './oauth-authorize.js';
 export function oauthSignInCallback(deps: SignInDeps & { cookies: SignInCookies }): SignInCallback {
   return async (req, res, consumed, query) => {
     try {
-      const outcome = await completeUpstreamSignIn(deps, consumed, query, deps.cookies.read(req).browserId);
+      const outcome = await completeUpstreamSignIn(deps, consumed, query, deps.cookies.read(req).browserId, actorOf(req, res));
       sendOutcome(res, deps.cookies, outcome);
     } catch (err) {
       if (!(err instanceof AuthorizationPageError)) throw err;
