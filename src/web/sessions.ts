@@ -39,7 +39,7 @@ export function webSessionCookie(publicUrl: string): WebSessionCookie {
       return undefined;
     },
     set(res, value, expiresAt) {
-      const maxAge = Math.max(1, Math.floor((expiresAt.getTime() - Date.now()) / 1000));
+      const maxAge = Math.max(1, Math.round((expiresAt.getTime() - Date.now()) / 1000));
       res.append('Set-Cookie', `${name}=${value}; ${attributes(maxAge)}`);
     },
     clear(res) {

@@ -41,13 +41,14 @@ function recordDatabaseUse(pool: Pool): { statements: string[]; connects: number
 /**
  * The performance contract: a warm, authenticated tool call costs at most one database round
  * trip in total (reading the user's connection). Key checks, rate limits and last_used_at stay
- * in memory; the background usage sync is made very slow here so it cannot blur the count.
+ * in memory; the background usage sync and the tool-call counts' flush are made very slow here
+ * so they cannot blur the count (on a loaded machine a 100 ms flush lands inside the window).
  */
 describe('the hot path', () => {
   let f: Fixture;
   let mcp: Client;
   before(async () => {
-    f = await startAppWithUpstream({ limits: { syncIntervalMs: 3_600_000 } });
+    f = await startAppWithUpstream({ limits: { syncIntervalMs: 3_600_000 }, usageFlushMs: 3_600_000 });
     mcp = await connectMcp(f.app.url, (await registerAndConnect(f.app, 'fast')).apiKey);
     // Warm: the key is proven and its status cached.
     await mcp.callTool({ name: 'whoami', arguments: {} });

@@ -201,6 +201,7 @@ export async function startAppWithUpstream(
     encryptionKey?: Buffer;
     limits?: AppDeps['limits'];
     clientMetadataFetch?: AppDeps['clientMetadataFetch'];
+    usageFlushMs?: number;
   } = {},
 ): Promise<{ app: TestApp; upstream: TestUpstream; db: TestDatabase; close(): Promise<void> }> {
   const db = await createTestDatabase();
@@ -210,6 +211,7 @@ export async function startAppWithUpstream(
     ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
     ...(options.encryptionKey ? { encryptionKey: options.encryptionKey } : {}),
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.usageFlushMs ? { usageFlushMs: options.usageFlushMs } : {}),
     providers: async (url) => {
       upstream = await startUpstream({
         ...options.upstream,

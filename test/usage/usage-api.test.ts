@@ -44,6 +44,9 @@ describe('usage: every tool call counted per user, provider, tool and day', () =
       providers: [keyProvider(upstream, { api_key: { header: 'X-API-Key' }, fallback_key: '${HITL_API_KEY}' })],
       // Long enough that nothing is flushed by the timer during a test: flushes here are explicit.
       usageFlushMs: 60_000,
+      // Nor by the once-a-second rate-limit sync, which a slow (loaded) machine would let land
+      // among the 20 calls counted below.
+      limits: { syncIntervalMs: 3_600_000 },
       wrapPool: (pool) => countingPool(pool, statements),
     });
   });
