@@ -8,7 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { authorizationUrl, pkcePair, registerPublicClient } from '../test/oauth/support.js';
 import { bearer } from '../test/support/app.js';
 import { launchChromium, loginAtUpstream, startWebFixture, type WebFixture } from '../test/web/support.js';

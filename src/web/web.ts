@@ -8,7 +8,7 @@ import { sendPage } from './respond.js';
 import { dashboardRouter } from './routes/dashboard.js';
 import { publicRouter } from './routes/public.js';
 import { webUpstreamCallback } from './routes/upstream-callback.js';
-import { webSessionCookie, type SessionDeps } from './sessions.js';
+import { isLoopbackUrl, webSessionCookie, type SessionDeps } from './sessions.js';
 import { staticRouter } from './static-files.js';
 
 export interface Web {
@@ -20,6 +20,10 @@ export interface Web {
 
 /** The web page for people: server-rendered HTML and forms over the same domain services as the API. */
 export function createWeb(deps: WebDeps): Web {
+  if (!deps.publicUrl.startsWith('https://') && !isLoopbackUrl(deps.publicUrl)) {
+    // Browsers drop a Secure cookie set over plain http: nobody could stay signed in.
+    deps.log.warn({ url: deps.publicUrl }, 'PUBLIC_URL is plain http on a non-loopback host: the web page sets Secure session cookies, so signing in there needs https');
+  }
   const full: WebDeps & SessionDeps = { ...deps, sessionCookie: webSessionCookie(deps.publicUrl) };
   const router = Router();
   router.use(staticRouter());
@@ -44,7 +48,8 @@ function webErrors(deps: WebDeps): ErrorRequestHandler {
     }
     if (err instanceof AppError && err.status < 500) {
       res.set(err.headers);
-      sendPage(res, err.status, messagePage({ title: err.status === 404 ? 'Not found' : 'Not allowed', message: err.description, link: home }));
+      const title = err.status === 404 ? 'Not found' : err.status === 403 ? 'Not allowed' : 'That did not work';
+      sendPage(res, err.status, messagePage({ title, message: err.description, link: home }));
       return;
     }
     // body-parser's own errors (a form too large, a bad encoding) are the sender's fault.
