@@ -23,7 +23,8 @@ RUN npm ci --omit=dev && npm cache clean --force
 
 COPY --from=build /app/dist ./dist
 # SQL migrations are read at runtime (resolved as <app>/migrations from dist/db/).
-# Provider presets are JSON imports, which tsc already copied into dist/.
+# Provider presets are JSON imports, which tsc already copied into dist/; the web page's
+# stylesheet and script (src/web/static) are copied into dist/web/static by `npm run build`.
 COPY migrations ./migrations
 
 # The embedded-PostgreSQL fallback (no DATABASE_URL) keeps its files in DATA_DIR; give it a

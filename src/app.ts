@@ -42,6 +42,7 @@ import { OAUTH_SCOPES } from './oauth-server/scopes.js';
 import { upstreamLimits, type UpstreamLimits } from './outbound/limits.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import { createUsageRecorder } from './usage/usage-recorder.js';
+import { createWeb } from './web/web.js';
 
 export interface AppDeps {
   config: Pick<Config, 'publicUrl'>;
@@ -122,6 +123,7 @@ export function buildApp(deps: AppDeps): App {
   const cookies = signInCookies(config.publicUrl);
   const signIn = { pool, cipher, registry, publicUrl: config.publicUrl, endpoints, log };
   const clients = createClientDirectory(pool, createClientMetadataResolver(deps.clientMetadataFetch));
+  const web = createWeb({ pool, cipher, registry, publicUrl: config.publicUrl, tokenTimeoutMs: upstream.tokenTimeoutMs, log, keys, limits, auth: authDeps, registrations, usage, browserCookies: cookies });
 
   const app = express();
   app.disable('x-powered-by');
@@ -149,10 +151,12 @@ export function buildApp(deps: AppDeps): App {
       log,
       authenticate: auth,
       signInCallback: oauthSignInCallback({ ...signIn, cookies }),
+      webCallback: web.callback,
     }),
   );
   app.use(mcpRouter({ publicUrl: config.publicUrl, authenticate: mcpAuth }));
   app.use(usageRouter({ pool, usage, authenticate: auth }));
+  app.use(web.router);
 
   app.use(notFound);
   app.use(errorHandler(log));

@@ -7,6 +7,7 @@ import { deleteExpiredAuthorizationRequests } from './oauth-server/authorization
 import { deleteExpiredCodes } from './oauth-server/code-store.js';
 import { deleteExpiredSessions } from './oauth-server/session-store.js';
 import { deleteExpiredTokens } from './oauth-server/token-store.js';
+import { deleteExpiredWebSessions } from './web/session-store.js';
 
 /** States live 10 minutes; sweeping as often keeps at most about two lifetimes' worth around. */
 const DEFAULT_INTERVAL_MS = 10 * 60_000;
@@ -32,6 +33,8 @@ export function startHousekeeping(pool: Pool, log: Logger, options: Housekeeping
         const oauth =
           (await deleteExpiredAuthorizationRequests(pool)) + (await deleteExpiredCodes(pool)) + (await deleteExpiredSessions(pool)) + (await deleteExpiredTokens(pool));
         if (oauth > 0) log.debug({ rows: oauth }, 'deleted expired OAuth server rows');
+        const webSessions = await deleteExpiredWebSessions(pool);
+        if (webSessions > 0) log.debug({ webSessions }, 'deleted ended web sessions');
         log.debug({ rateWindows: await deleteEndedRateWindows(pool), auditEvents: await deleteOldAuditEvents(pool) }, 'deleted ended rate windows and old audit events');
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'housekeeping failed; will retry');

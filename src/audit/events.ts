@@ -10,6 +10,7 @@ export const AUDIT_EVENT_TYPES = [
   'connection.created',
   'connection.revoked',
   'connection.reauth_required',
+  'session.created',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

@@ -45,14 +45,22 @@ export function startConnect(deps: ConnectFlowDeps, userId: string, providerId: 
   return beginUpstreamLogin(deps, { userId, providerId, authorizationRequestId: null });
 }
 
+/** Who an upstream login is for, and which flow comes back to the callback. */
+export interface UpstreamLogin {
+  /** null when a sign-in started it: the upstream account then decides who the user is. */
+  userId: string | null;
+  providerId: string;
+  /** The MCP client's pending authorization (oauth-server/sign-in.ts), or null. */
+  authorizationRequestId: string | null;
+  /** The web page started it (web/): SHA-256 of the browser's binding cookie, checked at the callback. */
+  webBindingHash?: Buffer | null;
+}
+
 /**
- * Starts an upstream login. `userId` is null when an MCP client's sign-in started it: the
- * upstream account then decides who the user is (see oauth-server/sign-in.ts).
+ * Starts an upstream login: for a user connecting an account (API or web page), for an MCP
+ * client's sign-in (oauth-server) or for a sign-in on the web page (web/).
  */
-export async function beginUpstreamLogin(
-  deps: ConnectFlowDeps,
-  login: { userId: string | null; providerId: string; authorizationRequestId: string | null },
-): Promise<{ authorizationUrl: string; state: string }> {
+export async function beginUpstreamLogin(deps: ConnectFlowDeps, login: UpstreamLogin): Promise<{ authorizationUrl: string; state: string }> {
   const provider = oauthProvider(deps.registry, login.providerId);
   const state = randomBytes(32).toString('base64url');
   const verifier = provider.pkce ? randomBytes(32).toString('base64url') : undefined;
@@ -61,7 +69,8 @@ export async function beginUpstreamLogin(
     userId: login.userId,
     providerId: provider.id,
     authorizationRequestId: login.authorizationRequestId,
-    codeVerifierEnc: verifier ? deps.cipher.encrypt(verifier, verifierAad(login.userId, login.authorizationRequestId)) : null,
+    webBindingHash: login.webBindingHash ?? null,
+    codeVerifierEnc: verifier ? deps.cipher.encrypt(verifier, verifierAad(login.userId, login.authorizationRequestId, login.webBindingHash ?? null)) : null,
   });
   const authorizationUrl = buildAuthorizationUrl(provider, {
     redirectUri: redirectUriFor(deps.publicUrl, provider.id),
@@ -83,6 +92,8 @@ export interface ConsumedCallback {
   provider: OAuth2ProviderDefinition;
   userId: string | null;
   authorizationRequestId: string | null;
+  /** Set when the web page started the login (see {@link UpstreamLogin}). */
+  webBindingHash: Buffer | null;
   codeVerifierEnc: string | null;
 }
 
@@ -97,7 +108,13 @@ export async function consumeCallbackState(deps: ConnectFlowDeps, providerId: st
   const saved = await consumeState(deps.pool, query.state, providerId);
   if (!saved) throw new CallbackError('This link is unknown or has already been used. Start connecting again.', 'invalid_state');
   if (saved.expired) throw new CallbackError('This link has expired. Start connecting again.', 'expired_state');
-  return { provider, userId: saved.userId, authorizationRequestId: saved.authorizationRequestId, codeVerifierEnc: saved.codeVerifierEnc };
+  return {
+    provider,
+    userId: saved.userId,
+    authorizationRequestId: saved.authorizationRequestId,
+    webBindingHash: saved.webBindingHash,
+    codeVerifierEnc: saved.codeVerifierEnc,
+  };
 }
 
 /** Step 2b: turn the upstream's answer into tokens (or a CallbackError saying why not). */
@@ -113,7 +130,7 @@ export async function exchangeCallbackCode(deps: ConnectFlowDeps, consumed: Cons
       code: query.code,
       redirectUri: redirectUriFor(deps.publicUrl, provider.id),
       codeVerifier: consumed.codeVerifierEnc
-        ? deps.cipher.decrypt(consumed.codeVerifierEnc, verifierAad(consumed.userId, consumed.authorizationRequestId))
+        ? deps.cipher.decrypt(consumed.codeVerifierEnc, verifierAad(consumed.userId, consumed.authorizationRequestId, consumed.webBindingHash))
         : undefined,
     }, deps.tokenTimeoutMs);
   } catch (err) {
@@ -173,8 +190,10 @@ export function recordConnected(db: Queryable, c: { userId: string; providerId: 
 }
 
 /** The PKCE verifier is bound to who started the login, so a state row cannot be re-pointed. */
-function verifierAad(userId: string | null, authorizationRequestId: string | null): string {
-  return userId !== null ? `state:${userId}` : `state:authorization:${authorizationRequestId}`;
+function verifierAad(userId: string | null, authorizationRequestId: string | null, webBindingHash: Buffer | null): string {
+  if (userId !== null) return `state:${userId}`;
+  if (authorizationRequestId !== null) return `state:authorization:${authorizationRequestId}`;
+  return `state:web:${webBindingHash?.toString('hex') ?? ''}`;
 }
 
 /** Binds stored tokens to their owner: a ciphertext moved to another user's row will not decrypt. */

@@ -10,6 +10,8 @@ export interface StateRow {
   providerId: string;
   /** The pending MCP authorization this login belongs to, if any. */
   authorizationRequestId: string | null;
+  /** Set when the web page started the login: SHA-256 of the starting browser's binding cookie. */
+  webBindingHash: Buffer | null;
   codeVerifierEnc: string | null;
   expired: boolean;
 }
@@ -21,12 +23,27 @@ export function hashState(state: string): Buffer {
 
 export async function insertState(
   db: Queryable,
-  state: { state: string; userId: string | null; providerId: string; authorizationRequestId?: string | null; codeVerifierEnc: string | null },
+  state: {
+    state: string;
+    userId: string | null;
+    providerId: string;
+    authorizationRequestId?: string | null;
+    webBindingHash?: Buffer | null;
+    codeVerifierEnc: string | null;
+  },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO oauth_states (state_hash, user_id, provider_id, authorization_request_id, code_verifier_enc, expires_at)
-     VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))`,
-    [hashState(state.state), state.userId, state.providerId, state.authorizationRequestId ?? null, state.codeVerifierEnc, STATE_TTL_SECONDS],
+    `INSERT INTO oauth_states (state_hash, user_id, provider_id, authorization_request_id, web_binding_hash, code_verifier_enc, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))`,
+    [
+      hashState(state.state),
+      state.userId,
+      state.providerId,
+      state.authorizationRequestId ?? null,
+      state.webBindingHash ?? null,
+      state.codeVerifierEnc,
+      STATE_TTL_SECONDS,
+    ],
   );
 }
 
@@ -39,11 +56,12 @@ export async function consumeState(db: Queryable, state: string, providerId: str
     user_id: string | null;
     provider_id: string;
     authorization_request_id: string | null;
+    web_binding_hash: Buffer | null;
     code_verifier_enc: string | null;
     expired: boolean;
   }>(
     `DELETE FROM oauth_states WHERE state_hash = $1 AND provider_id = $2
-     RETURNING user_id, provider_id, authorization_request_id, code_verifier_enc, expires_at <= now() AS expired`,
+     RETURNING user_id, provider_id, authorization_request_id, web_binding_hash, code_verifier_enc, expires_at <= now() AS expired`,
     [hashState(state), providerId],
   );
   const row = rows[0];
@@ -52,6 +70,7 @@ export async function consumeState(db: Queryable, state: string, providerId: str
         userId: row.user_id,
         providerId: row.provider_id,
         authorizationRequestId: row.authorization_request_id,
+        webBindingHash: row.web_binding_hash,
         codeVerifierEnc: row.code_verifier_enc,
         expired: row.expired,
       }

@@ -3,11 +3,6 @@ import { isLoopbackRedirect, redirectTarget } from '../oauth-server/redirect-uri
 import { SCOPE_WORDS, type OAuthScope } from '../oauth-server/scopes.js';
 import { escapeHtml, page } from './pages.js';
 
-const FORM_STYLE = `<style>form{margin:1rem 0}button{font:inherit;padding:.5rem 1rem;margin:.25rem .5rem .25rem 0;cursor:pointer}
-.primary{background:#146c2e;color:#fff;border:0;border-radius:4px}.secondary{background:#fff;border:1px solid #888;border-radius:4px}
-input,select{font:inherit;padding:.4rem;margin:.25rem 0;width:100%;box-sizing:border-box}.warn{background:#fff4e5;padding:.5rem;border-radius:4px}
-details{margin:1rem 0}ul{padding-left:1.2rem}</style>`;
-
 /** The consent page: who asks, what for, where the browser goes next, and how to sign in. */
 export function consentPage(view: ConsentView): string {
   const { request, handle, csrf, sessionUser, providers } = view;
@@ -36,25 +31,25 @@ export function consentPage(view: ConsentView): string {
     sections.push(`<form method="post" action="/oauth/authorize/decision">${hidden('allow')}
 ${providers.map((p) => `<button class="${sessionUser ? 'secondary' : 'primary'}" type="submit" name="provider" value="${escapeHtml(p.id)}">Allow and sign in with ${escapeHtml(p.name)}</button>`).join('\n')}</form>`);
   }
-  sections.push(`<details${providers.length === 0 && !sessionUser ? ' open' : ''}><summary>I already have an API key (sk_…) for this server</summary>
+  sections.push(`<details class="more"${providers.length === 0 && !sessionUser ? ' open' : ''}><summary>I already have an API key (sk_…) for this server</summary>
 <form method="post" action="/oauth/authorize/decision">${hidden('allow_key')}
-<label>API key<input type="password" name="api_key" autocomplete="off" required></label>${providerSelect}
+<div class="field"><label>API key<input type="password" name="api_key" autocomplete="off" required></label></div>${providerSelect}
 <button class="secondary" type="submit">Allow with this key</button></form></details>`);
   sections.push(`<form method="post" action="/oauth/authorize/decision">${hidden('deny')}<button class="secondary" type="submit">Deny</button></form>`);
 
   return page(
     `Allow ${name}?`,
-    `${FORM_STYLE}<h1>Allow ${escapeHtml(name)} to use your tools?</h1>
+    `<div class="card consent"><h1>Allow ${escapeHtml(name)} to use your tools?</h1>
 ${identity}
 <p><strong>${escapeHtml(name)}</strong> will be able to:</p>
 <ul>${request.scopes.map((s) => `<li>${escapeHtml(SCOPE_WORDS[s as OAuthScope])}</li>`).join('')}</ul>
 <p>After you decide, you will be sent back to <code>${escapeHtml(redirectTarget(request.redirectUri))}</code><br><small>${escapeHtml(request.redirectUri)}</small></p>
 ${loopbackWarning}
-${sections.join('\n')}`,
+<div class="stack">${sections.join('\n')}</div></div>`,
   );
 }
 
 /** An authorization that cannot go back to the client: shown here, never redirected. */
 export function signInErrorPage(title: string, message: string): string {
-  return page(title, `<h1 class="fail">${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>`);
+  return page(title, `<div class="card"><h1 class="fail">${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p></div>`);
 }

@@ -26,7 +26,7 @@ export interface NewKeyRequest {
 }
 
 /** How a key came to be, recorded in its audit event. */
-export type KeyOrigin = 'api' | 'register' | 'admin-cli';
+export type KeyOrigin = 'api' | 'web' | 'register' | 'admin-cli';
 
 /**
  * Mints a key for a user with no questions asked, and records it. Callers decide what is
@@ -50,11 +50,12 @@ export async function mintKeyFor(
 }
 
 /**
- * POST /api/keys: a new key for the caller's own user. It can never do more than the key
- * creating it: scopes default to the caller's and may only narrow (403 insufficient_scope),
- * rate limits default to the caller's and may only be lower, and it never outlives the caller.
+ * POST /api/keys (and the web page's create form): a new key for the caller's own user. It can
+ * never do more than the key creating it: scopes default to the caller's and may only narrow
+ * (403 insufficient_scope), rate limits default to the caller's and may only be lower, and it
+ * never outlives the caller.
  */
-export async function createKeyAs(deps: ManageKeysDeps, caller: ApiKeyRecord, request: NewKeyRequest, actor: Actor): Promise<MintedKey> {
+export async function createKeyAs(deps: ManageKeysDeps, caller: ApiKeyRecord, request: NewKeyRequest, actor: Actor, via: KeyOrigin = 'api'): Promise<MintedKey> {
   const scopes = request.scopes ?? caller.scopes;
   const beyond = scopesBeyond(caller.scopes, scopes);
   if (beyond.length > 0) {
@@ -85,7 +86,7 @@ export async function createKeyAs(deps: ManageKeysDeps, caller: ApiKeyRecord, re
     if ((await countLiveKeys(tx, caller.userId)) >= MAX_LIVE_KEYS_PER_USER) {
       throw new InvalidRequestError(`A user can have at most ${MAX_LIVE_KEYS_PER_USER} working keys. Delete one first.`, 'too_many_keys');
     }
-    return mintKeyFor(tx, deps.keys, { userId: caller.userId, name: request.name ?? null, scopes, expiresAt, rateLimit, via: 'api' }, actor);
+    return mintKeyFor(tx, deps.keys, { userId: caller.userId, name: request.name ?? null, scopes, expiresAt, rateLimit, via }, actor);
   });
 }
 

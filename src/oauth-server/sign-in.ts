@@ -111,8 +111,11 @@ export async function completeUpstreamSignIn(
   return refuseAuthorization(deps.pool, deps.endpoints, requestId, new AuthorizationRedirectError('access_denied', 'This account is disabled on this server.'));
 }
 
-/** Finds or creates the user an upstream account signs in as; null when that user is disabled. */
-async function userForAccount(tx: Queryable, providerId: string, accountId: string): Promise<string | null> {
+/**
+ * Finds or creates the user an upstream account signs in as; null when that user is disabled.
+ * Also used by the web page's upstream sign-in (web/), so both ways in agree on who someone is.
+ */
+export async function userForAccount(tx: Queryable, providerId: string, accountId: string): Promise<string | null> {
   await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`sign-in:${providerId}:${accountId}`]);
   const existing = await findUserByUpstreamAccount(tx, providerId, accountId);
   if (existing) return existing.disabled ? null : existing.userId;

@@ -84,6 +84,14 @@ describe('npm start with nothing configured', () => {
       const logs = output.join('');
       assert.match(logs, /ENCRYPTION_KEY is not set: using a DEVELOPMENT key/);
       assert.match(logs, /embedded PostgreSQL is up/);
+      // The web page and its static files come from dist/ too (the build copies src/web/static).
+      const home = await fetch(`${url}/`);
+      assert.equal(home.status, 200);
+      const css = /href="(\/static\/web\.css\?v=[^"]+)"/.exec(await home.text())?.[1];
+      assert.ok(css, 'the page links its stylesheet');
+      const sheet = await fetch(`${url}${css}`);
+      assert.equal(sheet.status, 200);
+      assert.equal(sheet.headers.get('content-type'), 'text/css; charset=utf-8');
 
       const reg = await fetch(`${url}/api/users/register`, { method: 'POST' });
       assert.equal(reg.status, 201);

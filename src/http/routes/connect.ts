@@ -14,6 +14,7 @@ import { connectionStatus, disconnect } from '../../connections/manage.js';
 import type { Logger } from '../../log.js';
 import { actorOf } from '../middleware/actor-context.js';
 import { callerOf, requireScope } from '../middleware/authenticate.js';
+import { sendPage } from '../../web/respond.js';
 import { parseInput } from '../middleware/validate.js';
 import { errorPage, successPage } from '../pages.js';
 
@@ -24,7 +25,7 @@ const CallbackQuery = z.object({
   error_description: z.string().max(2048).optional(),
 });
 
-/** Finishes the callback of an upstream login an MCP client's sign-in started (oauth-server). */
+/** Finishes the callback of an upstream login another flow started (an MCP client's sign-in, the web page). */
 export type SignInCallback = (req: Request, res: Response, consumed: ConsumedCallback, query: Query) => Promise<void>;
 
 /**
@@ -41,7 +42,9 @@ const SetKeyBody = z.strictObject({
 });
 
 /** Connect an upstream account: start → (browser at the upstream) → callback, or PUT an API key; status; disconnect. */
-export function connectRouter(deps: ConnectFlowDeps & { log: Logger; authenticate: RequestHandler; signInCallback?: SignInCallback }): Router {
+export function connectRouter(
+  deps: ConnectFlowDeps & { log: Logger; authenticate: RequestHandler; signInCallback?: SignInCallback; webCallback?: SignInCallback },
+): Router {
   const router = Router();
   const authed = [deps.authenticate, requireScope('connections')];
 
@@ -59,7 +62,7 @@ export function connectRouter(deps: ConnectFlowDeps & { log: Logger; authenticat
     res.set('Cache-Control', 'no-store');
     const query = CallbackQuery.safeParse(req.query);
     if (!query.success) {
-      res.status(400).type('html').send(errorPage('Connection failed', 'The link is malformed. Start connecting again.'));
+      sendPage(res, 400, errorPage('Connection failed', 'The link is malformed. Start connecting again.'));
       return;
     }
     try {
@@ -69,12 +72,16 @@ export function connectRouter(deps: ConnectFlowDeps & { log: Logger; authenticat
         await deps.signInCallback(req, res, consumed, query.data);
         return;
       }
+      if (consumed.webBindingHash !== null && deps.webCallback) {
+        await deps.webCallback(req, res, consumed, query.data);
+        return;
+      }
       const { providerName, accountId } = await finishConnect(deps, consumed, query.data, actorOf(req, res));
-      res.status(200).type('html').send(successPage(providerName, accountId));
+      sendPage(res, 200, successPage(providerName, accountId));
     } catch (err) {
       if (!(err instanceof CallbackError)) throw err;
       deps.log.info({ provider: req.params.provider, reason: err.code }, 'connect callback refused');
-      res.status(err.code === 'not_found' ? 404 : 400).type('html').send(errorPage('Connection failed', err.description));
+      sendPage(res, err.code === 'not_found' ? 404 : 400, errorPage('Connection failed', err.description));
     }
   });
 

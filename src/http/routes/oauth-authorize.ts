@@ -20,16 +20,17 @@ export interface AuthorizeRouteDeps extends SignInDeps {
 }
 
 /**
- * Headers of every sign-in page: never framed (clickjacking a consent button), never cached,
- * and forms may only lead here, to the sign-in providers and to the client's redirect URI —
- * `form-action` also governs the redirect that answers a form post.
+ * Headers of every sign-in page: only this server's own stylesheet, script and icon (the web
+ * page's look), never framed (clickjacking a consent button), never cached, and forms may only
+ * lead here, to the sign-in providers and to the client's redirect URI — `form-action` also
+ * governs the redirect that answers a form post.
  */
 export function sendSignInPage(res: Response, status: number, html: string, formTargets: readonly string[] = []): void {
   const formAction = formTargets.length > 0 ? `'self' ${[...new Set(formTargets)].join(' ')}` : "'none'";
   res
     .status(status)
     .set({
-      'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
+      'Content-Security-Policy': `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
       'X-Frame-Options': 'DENY',
       'Cache-Control': 'no-store',
     })

@@ -1,0 +1,77 @@
+import type { Request, Response } from 'express';
+import { connectionChanged } from '../../connections/connection-changes.js';
+import { CallbackError, exchangeCallbackCode, finishConnect, recordConnected, saveConnection, type CallbackQuery, type ConsumedCallback } from '../../connections/connect-flow.js';
+import { withTransaction } from '../../db/pool.js';
+import type { SignInCallback } from '../../http/routes/connect.js';
+import { sameHash, sha256 } from '../../oauth-server/secrets.js';
+import { userForAccount } from '../../oauth-server/sign-in.js';
+import type { WebDeps } from '../deps.js';
+import { withNotice } from '../notices.js';
+import { messagePage } from '../pages/message.js';
+import { sendPage } from '../respond.js';
+import { startWebSession, webActor, type SessionDeps } from '../sessions.js';
+
+/**
+ * The web page's half of `/api/connect/:provider/callback` (the one redirect URI registered
+ * upstream). Both of the page's upstream logins were bound to the browser that started them, so
+ * the callback must arrive in that browser: otherwise a link started by someone else and opened
+ * by a victim could connect the victim's upstream account to the other person's user, or sign
+ * the victim in as someone else.
+ *
+ * - connecting (the state names a user): the account is stored for that user and the browser
+ *   goes back to the dashboard with a notice;
+ * - signing in (no user yet): the upstream account says who the person is — the owner of a
+ *   connection to that account, else a new user, exactly as for an MCP client's sign-in — the
+ *   account is connected, and a web session starts.
+ */
+export function webUpstreamCallback(deps: WebDeps & SessionDeps): SignInCallback {
+  return async (req, res, consumed, query) => {
+    const back = consumed.userId !== null ? { href: '/dashboard#connections', text: 'Back to your dashboard' } : { href: '/', text: 'Back to the start page' };
+    const browserId = deps.browserCookies.read(req).browserId;
+    if (!browserId || !consumed.webBindingHash || !sameHash(consumed.webBindingHash, sha256(browserId))) {
+      deps.log.warn({ provider: consumed.provider.id }, 'web login callback arrived in a different browser; refused');
+      sendPage(res, 403, messagePage({
+        title: 'Connection refused',
+        message: 'This link was started in a different browser. For your safety nothing was connected; start again from the page in this browser.',
+        link: back,
+      }));
+      return;
+    }
+    try {
+      if (consumed.userId !== null) {
+        await finishConnect(deps, consumed, query, webActor(req, res));
+        res.set('Cache-Control', 'no-store').redirect(303, `${withNotice('/dashboard', 'connected', consumed.provider.id)}#connections`);
+        return;
+      }
+      await signIn(deps, req, res, consumed, query);
+    } catch (err) {
+      if (!(err instanceof CallbackError)) throw err;
+      deps.log.info({ provider: consumed.provider.id, reason: err.code }, 'web login callback refused');
+      sendPage(res, 400, messagePage({ title: `Could not connect ${consumed.provider.name}`, message: `${err.description} Nothing was changed.`, link: back }));
+    }
+  };
+}
+
+async function signIn(deps: WebDeps & SessionDeps, req: Request, res: Response, consumed: ConsumedCallback, query: CallbackQuery): Promise<void> {
+  const provider = consumed.provider;
+  const tokens = await exchangeCallbackCode(deps, consumed, query);
+  const accountId = tokens.accountId;
+  if (accountId === null) {
+    deps.log.error({ provider: provider.id }, 'web sign-in impossible: the provider does not say which account logged in (set account_id_field)');
+    throw new CallbackError(`${provider.name} did not say which account signed in, so this server cannot sign you in with it.`);
+  }
+  const userId = await withTransaction(deps.pool, async (tx) => {
+    const id = await userForAccount(tx, provider.id, accountId);
+    if (id !== null) await saveConnection(tx, deps.cipher, id, provider, tokens);
+    return id;
+  });
+  // Committed now: no cached copy of the row from before the commit may outlive it.
+  if (userId !== null) connectionChanged(userId, provider.id);
+  if (userId === null) {
+    sendPage(res, 403, messagePage({ title: 'Account disabled', message: 'This account is disabled on this server. Ask its operator.', link: { href: '/', text: 'Back to the start page' } }));
+    return;
+  }
+  await recordConnected(deps.pool, { userId, providerId: provider.id, accountId, actor: webActor(req, res) }, deps.log);
+  await startWebSession(deps, req, res, { userId, key: null, via: 'upstream', provider: provider.id });
+  res.set('Cache-Control', 'no-store').redirect(303, withNotice('/dashboard', 'signed_in', provider.id));
+}
