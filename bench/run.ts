@@ -138,6 +138,11 @@ function autocannon(name: string, url: string, options: { method?: string; heade
   };
 }
 
+async function currentRssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 102.4) / 10;
+}
+
 async function peakRssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -196,6 +201,8 @@ async function main(): Promise<void> {
       for (let i = 0; i < 50; i++) await (await fetch(url, { method: 'POST', headers, body: call })).text();
     }
 
+    const idleRss = await currentRssMb(server.pid as number);
+    process.stdout.write(`server RSS before load: ${idleRss} MB\n`);
     process.stdout.write(`measuring: ${CONNECTIONS} connections, ${DURATION} s per target…\n`);
     // BENCH_ONLY=server measures only this server (for profiling it with BENCH_PROFILE=1).
     const only = process.env.BENCH_ONLY === 'server';
@@ -214,6 +221,7 @@ async function main(): Promise<void> {
       targets: [direct, baseline, ours],
       ratio_server_over_baseline: Math.round((ours.requests_per_sec / baseline.requests_per_sec) * 100) / 100,
       ratio_server_over_direct: Math.round((ours.requests_per_sec / direct.requests_per_sec) * 100) / 100,
+      server_rss_before_load_mb: idleRss,
       server_peak_rss_mb: rss,
     };
     process.stdout.write('\n');
