@@ -7,7 +7,8 @@
  * PostgreSQL in a temporary data dir, exactly as `npm start` would.
  * env: BENCH_DURATION (seconds per target, default 15), BENCH_CONNECTIONS (default 16),
  * BENCH_PROFILE=1 (CPU profile of the server), BENCH_ONLY=server (skip the other targets),
- * BENCH_LOG_LEVEL (server log level, default info).
+ * BENCH_LOG_LEVEL (server log level, default info), BENCH_SERVER_NODE_FLAGS (extra node flags for
+ * the server only, e.g. "--max-old-space-size=96" to see how much of its RSS is V8 heap slack).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -173,7 +174,8 @@ async function main(): Promise<void> {
     process.stdout.write('starting the server on embedded PostgreSQL…\n');
     // BENCH_PROFILE=1 writes a CPU profile of the server to bench/results/ (open it in Chrome DevTools).
     const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(ROOT, 'bench/results')] : [];
-    const server = spawn(process.execPath, [...profile, 'dist/main.js'], {
+    const nodeFlags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const server = spawn(process.execPath, [...profile, ...nodeFlags, 'dist/main.js'], {
       cwd: ROOT,
       env: { ...process.env, PORT: String(serverPort), HOST: '127.0.0.1', PUBLIC_URL: serverUrl, DATA_DIR: dataDir, PROVIDERS_FILE: providersFile, ENCRYPTION_KEY: randomBytes(32).toString('base64'), DATABASE_URL: '', NODE_ENV: 'production', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
         // The load is one key hammering on purpose: lift its rate limit above what the run can reach.
