@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { connectionAad } from '../../src/connections/connect-flow.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import { register, startApp, type TestApp } from '../support/app.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, dumpDatabase, type TestDatabase } from '../support/database.js';
 import { callApi } from '../support/json-api.js';
 import { keyProvider, startKeyUpstream, type KeyUpstream } from '../support/key-upstream.js';
 import { connectMcp, textOf } from '../support/mcp-client.js';
@@ -14,17 +14,6 @@ const FALLBACK_KEY = `hk_ops_${randomBytes(16).toString('hex')}`;
 const REFUSED_KEY = `hk_live_${randomBytes(16).toString('hex')}`;
 /** Accepted when stored, revoked upstream before use: the upstream's 401 body echoes it. */
 const REVOKED_KEY = `hk_live_${randomBytes(16).toString('hex')}`;
-
-/** Every row of every table, as text: what someone with a database dump would see. */
-async function dumpDatabase(app: TestApp): Promise<string> {
-  const { rows: tables } = await app.pool.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`);
-  let dump = '';
-  for (const { tablename } of tables) {
-    const { rows } = await app.pool.query(`SELECT row_to_json(t)::text AS row FROM "${tablename}" t`);
-    dump += rows.map((r: { row: string }) => r.row).join('\n');
-  }
-  return dump;
-}
 
 describe('upstream API keys never appear in plaintext', () => {
   const encryptionKey = randomBytes(32);
@@ -88,7 +77,7 @@ describe('upstream API keys never appear in plaintext', () => {
     assert.equal(cipher.decrypt(sealed, connectionAad(userId, 'hitl')), USER_KEY);
     assert.throws(() => cipher.decrypt(sealed, connectionAad(userId, 'other')), Error, 'the ciphertext does not decrypt for another provider');
 
-    const dump = await dumpDatabase(app);
+    const dump = await dumpDatabase(app.pool);
     for (const [name, key] of Object.entries({ USER_KEY, FALLBACK_KEY, REFUSED_KEY, REVOKED_KEY })) {
       assert.ok(!dump.includes(key), `${name} appears in the database`);
     }

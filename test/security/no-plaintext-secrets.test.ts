@@ -6,20 +6,9 @@ import { connectionAad } from '../../src/connections/connect-flow.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import { bearer, register, startApp, upstreamProvider, type TestApp } from '../support/app.js';
 import { authorizeInBrowser } from '../support/browser.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestDatabase, dumpDatabase, type TestDatabase } from '../support/database.js';
 import { connectMcp, textOf } from '../support/mcp-client.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
-
-/** Every row of every table, as text: what someone with a database dump would see. */
-async function dumpDatabase(app: TestApp): Promise<string> {
-  const { rows: tables } = await app.pool.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`);
-  let dump = '';
-  for (const { tablename } of tables) {
-    const { rows } = await app.pool.query(`SELECT row_to_json(t)::text AS row FROM "${tablename}" t`);
-    dump += rows.map((r: { row: string }) => r.row).join('\n');
-  }
-  return dump;
-}
 
 describe('secrets never appear in plaintext', () => {
   const key = randomBytes(32);
@@ -66,7 +55,7 @@ describe('secrets never appear in plaintext', () => {
     // The access token we decrypt is the one the upstream saw on the tool call.
     assert.equal(upstream.apiRequests.at(-1)?.authorization, `Bearer ${accessToken}`);
 
-    const dump = await dumpDatabase(app);
+    const dump = await dumpDatabase(app.pool);
     for (const [name, secret] of Object.entries({ accessToken, refreshToken, apiKey, clientSecret: upstream.clientSecret })) {
       assert.ok(!dump.includes(secret), `${name} appears in the database`);
     }

@@ -33,6 +33,17 @@ export function adminUrl(): string {
 
 let template: Promise<string> | undefined;
 
+/** Every row of every table, as text: what someone with a database dump would see. */
+export async function dumpDatabase(db: Pick<pg.Pool, 'query'>): Promise<string> {
+  const { rows: tables } = await db.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`);
+  let dump = '';
+  for (const { tablename } of tables) {
+    const { rows } = await db.query<{ row: string }>(`SELECT row_to_json(t)::text AS row FROM ${ident(tablename)} t`);
+    dump += rows.map((r) => r.row).join('\n');
+  }
+  return dump;
+}
+
 /** Clones the migrated template into a new, randomly named database. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   template ??= ensureTemplate().catch((err: unknown) => {
