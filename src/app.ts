@@ -169,6 +169,7 @@ export function buildApp(deps: AppDeps): App {
   return Object.assign(listener, {
     // Call after the server has drained, so the last calls' counts are in the final writes.
     close: async () => {
+      connections.close();
       await Promise.all([usage.stop(), usageSync.stop()]);
     },
   });

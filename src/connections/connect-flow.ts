@@ -3,7 +3,7 @@ import type { Actor } from '../audit/actor.js';
 import { recordAudit } from '../audit/record.js';
 import type { Logger } from '../log.js';
 import type { Cipher } from '../crypto/cipher.js';
-import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
+import type { Pool, Queryable } from '../db/pool.js';
 import { AppError, InvalidRequestError, NotFoundError } from '../errors.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { OAuth2ProviderDefinition } from '../providers/schema.js';

@@ -21,6 +21,8 @@ export interface ConnectionReader {
   find(userId: string, providerId: string): Promise<ConnectionRow | undefined>;
   /** Drops one entry (this process changed the row). */
   forget(userId: string, providerId: string): void;
+  /** Stops listening for changes (when the app stops). */
+  close(): void;
 }
 
 export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_TTL_MS): ConnectionReader {
@@ -50,7 +52,11 @@ export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_T
       // Generations only matter while a read is in flight; keep the map from growing forever.
       if (generations.size > MAX_ENTRIES) generations.clear();
     },
+    close() {
+      unsubscribe();
+      entries.clear();
+    },
   };
-  onConnectionChange((userId, providerId) => reader.forget(userId, providerId));
+  const unsubscribe = onConnectionChange((userId, providerId) => reader.forget(userId, providerId));
   return reader;
 }

@@ -8,8 +8,10 @@ type Listener = (userId: string, providerId: string) => void;
 
 const listeners = new Set<Listener>();
 
-export function onConnectionChange(listener: Listener): void {
+/** Subscribes; the returned function unsubscribes (an app that stops must not stay reachable from here). */
+export function onConnectionChange(listener: Listener): () => void {
   listeners.add(listener);
+  return () => listeners.delete(listener);
 }
 
 export function connectionChanged(userId: string, providerId: string): void {

@@ -46,7 +46,7 @@ describe('the /mcp fast path answers exactly like the SDK', () => {
   const tokens: AccessTokenSource = { get: async () => 'upstream-token', refreshAfterRejection: async () => 'upstream-token' };
   const counted: ToolCallOutcome[] = [];
   const usage: UsageRecorder = { record: (call) => void counted.push(call), flush: async () => undefined, start: () => undefined, stop: async () => undefined };
-  const credentials = createCredentialSource({ connections: { find: () => Promise.reject(new Error('unused')), forget: () => undefined }, cipher: createCipher(randomBytes(32)), tokens, publicUrl: 'http://127.0.0.1:9' });
+  const credentials = createCredentialSource({ connections: { find: () => Promise.reject(new Error('unused')), forget: () => undefined, close: () => undefined }, cipher: createCipher(randomBytes(32)), tokens, publicUrl: 'http://127.0.0.1:9' });
   const deps = { registry, credentials, usage, log: createLogger('silent'), publicUrl: 'http://127.0.0.1:9', limits: { apiTimeoutMs: 5_000 } };
   const sdk = createMcpHandler(deps);
   const fast = createFastDispatcher(deps);

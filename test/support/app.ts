@@ -8,7 +8,6 @@ import { createCipher } from '../../src/crypto/cipher.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import type { LimitSettings } from '../../src/limits/settings.js';
 import { createLogger } from '../../src/log.js';
-import type { UpstreamLimits } from '../../src/outbound/limits.js';
 import { parseProviders } from '../../src/providers/load.js';
 import { createRegistry } from '../../src/providers/registry.js';
 import { authorizeInBrowser } from './browser.js';
