@@ -1,4 +1,5 @@
 import { Agent, request as httpRequest, type Dispatcher } from 'undici';
+import { Deadline } from '../outbound/deadline.js';
 import { DEFAULT_UPSTREAM_LIMITS } from '../outbound/limits.js';
 import { readCappedStream } from '../outbound/read-capped.js';
 import { retryAfterSeconds } from '../outbound/retry-after.js';
@@ -85,22 +86,27 @@ export async function sendUpstream(
   if (request.body !== undefined) headers['content-type'] = 'application/json';
   // undici's request() never follows redirects (one could carry the user's token to another
   // host), and over the shared keep-alive agent it skips fetch's per-call WHATWG machinery.
-  const response = await httpRequest(url, {
-    method: request.method as Dispatcher.HttpMethod,
-    headers,
-    body: request.body ?? null,
-    dispatcher: upstreamAgent,
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const { text, truncated } = await readCappedStream(response.body, MAX_RESULT_BYTES);
-  const retryAfter = response.headers['retry-after'];
-  return {
-    status: response.statusCode,
-    ok: response.statusCode >= 200 && response.statusCode < 300,
-    text,
-    truncated,
-    retryAfterSeconds: retryAfterSeconds(Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null)),
-  };
+  const deadline = new Deadline(timeoutMs);
+  try {
+    const response = await httpRequest(url, {
+      method: request.method as Dispatcher.HttpMethod,
+      headers,
+      body: request.body ?? null,
+      dispatcher: upstreamAgent,
+      signal: deadline,
+    });
+    const { text, truncated } = await readCappedStream(response.body, MAX_RESULT_BYTES);
+    const retryAfter = response.headers['retry-after'];
+    return {
+      status: response.statusCode,
+      ok: response.statusCode >= 200 && response.statusCode < 300,
+      text,
+      truncated,
+      retryAfterSeconds: retryAfterSeconds(Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null)),
+    };
+  } finally {
+    deadline.clear();
+  }
 }
 
 /**

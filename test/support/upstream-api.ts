@@ -67,6 +67,7 @@ function route(method: string, segments: string[], query: URLSearchParams, body:
   if (at('GET', 'status', true)) return sendStatus(Number(param), owner, res);
   if (at('GET', 'large', false)) return sendJson(res, 200, 'x'.repeat(LARGE_BODY_CHARS));
   if (at('GET', 'slow', false)) return sendSlow(Number(query.get('ms') ?? 0), owner, res);
+  if (at('GET', 'trickle', false)) return sendTrickle(Number(query.get('ms') ?? 0), res);
   sendJson(res, 404, { error: 'not_found' });
 }
 
@@ -88,6 +89,22 @@ function sendSlow(requestedMs: number, owner: string, res: ServerResponse): void
   const timer = setTimeout(() => sendJson(res, 200, { waitedMs: ms, owner }), ms);
   // A client that gives up (a timeout test) or a closing server must not leave the timer behind.
   res.on('close', () => clearTimeout(timer));
+}
+
+/** Headers at once, then the body a space at a time every 100 ms for `ms`: slow to finish, never idle. */
+function sendTrickle(requestedMs: number, res: ServerResponse): void {
+  const ms = Math.min(Math.max(Number.isFinite(requestedMs) ? requestedMs : 0, 0), MAX_SLOW_MS);
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.write('{"trickled":');
+  const started = Date.now();
+  const timer = setInterval(() => {
+    if (Date.now() - started < ms) res.write(' ');
+    else {
+      clearInterval(timer);
+      res.end('true}');
+    }
+  }, 100);
+  res.on('close', () => clearInterval(timer));
 }
 
 async function authenticate(
