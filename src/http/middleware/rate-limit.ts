@@ -10,12 +10,20 @@ import type { RateDecision } from '../../limits/key-rate-limiter.js';
  * listing every window (`300;w=60, 10000;w=3600`).
  */
 export function rateLimitHeaders(decision: RateDecision): Record<string, string> {
-  return {
-    'RateLimit-Limit': String(decision.limit),
-    'RateLimit-Remaining': String(decision.remaining),
-    'RateLimit-Reset': String(decision.resetSeconds),
-    'RateLimit-Policy': decision.policy.map((p) => `${p.limit};w=${p.seconds}`).join(', '),
-  };
+  const list = rateLimitHeaderList(decision);
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < list.length; i += 2) headers[list[i] as string] = list[i + 1] as string;
+  return headers;
+}
+
+/** The same headers as a flat `[name, value, …]` list, the form `writeHead()` takes on the /mcp hot path. */
+export function rateLimitHeaderList(decision: RateDecision): string[] {
+  return [
+    'RateLimit-Limit', String(decision.limit),
+    'RateLimit-Remaining', String(decision.remaining),
+    'RateLimit-Reset', String(decision.resetSeconds),
+    'RateLimit-Policy', decision.policy.map((p) => `${p.limit};w=${p.seconds}`).join(', '),
+  ];
 }
 
 /** The 429 for a request over the key's limit (its rate-limit headers are sent too). */
