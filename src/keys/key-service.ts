@@ -19,6 +19,7 @@ export const STATUS_TTL_MS = 5_000;
  */
 const PROOF_TTL_MS = 10 * 60_000;
 const MAX_PROOFS = 10_000;
+const PROOF_TOUCH_MS = 1_000;
 /** Forget marks only matter to reads in flight; reads never take this long. */
 const FORGET_MARK_TTL_MS = 60_000;
 
@@ -100,9 +101,19 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate }
   function provenKeyId(digest: string): string | undefined {
     const proof = proofs.get(digest);
     if (!proof) return undefined;
-    proofs.delete(digest);
-    if (proof.until <= Date.now()) return undefined;
-    proofs.set(digest, proof);
+    const now = Date.now();
+    if (proof.until <= now) {
+      proofs.delete(digest);
+      return undefined;
+    }
+    // Move to the most recent end at most once a second: a delete + set per request churns the
+    // Map's backing store (old-generation garbage at thousands of calls a second), and LRU order
+    // to the second is all eviction needs.
+    if (proof.until - now < PROOF_TTL_MS - PROOF_TOUCH_MS) {
+      proofs.delete(digest);
+      proof.until = now + PROOF_TTL_MS;
+      proofs.set(digest, proof);
+    }
     return proof.keyId;
   }
 
