@@ -27,8 +27,10 @@ export interface ConnectionReader {
 
 export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_TTL_MS): ConnectionReader {
   const entries = new Map<string, { row: ConnectionRow; until: number }>();
-  // Bumped on every change, so a read that was in flight across a change never stores its older row.
-  const generations = new Map<string, number>();
+  // Reads in flight per key, marked when the row changes meanwhile: such a read may have fetched
+  // the row as it was before the change, so it must not be cached. Kept only while reads are in
+  // flight, so it is bounded by concurrency rather than by every key ever changed.
+  const inFlight = new Map<string, { reads: number; changed: boolean }>();
   const keyOf = (userId: string, providerId: string): string => `${userId}\u0000${providerId}`;
 
   const reader: ConnectionReader = {
@@ -37,9 +39,17 @@ export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_T
       const cached = entries.get(key);
       if (cached && cached.until > Date.now()) return cached.row;
       entries.delete(key);
-      const generation = generations.get(key) ?? 0;
-      const row = await findConnection(db, userId, providerId);
-      if (row && !row.reauthRequiredAt && (generations.get(key) ?? 0) === generation) {
+      let flight = inFlight.get(key);
+      if (!flight) inFlight.set(key, (flight = { reads: 0, changed: false }));
+      flight.reads += 1;
+      let row: ConnectionRow | undefined;
+      try {
+        row = await findConnection(db, userId, providerId);
+      } finally {
+        flight.reads -= 1;
+        if (flight.reads === 0) inFlight.delete(key);
+      }
+      if (row && !row.reauthRequiredAt && !flight.changed) {
         if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value as string);
         entries.set(key, { row, until: Date.now() + ttlMs });
       }
@@ -48,9 +58,8 @@ export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_T
     forget(userId, providerId) {
       const key = keyOf(userId, providerId);
       entries.delete(key);
-      generations.set(key, (generations.get(key) ?? 0) + 1);
-      // Generations only matter while a read is in flight; keep the map from growing forever.
-      if (generations.size > MAX_ENTRIES) generations.clear();
+      const flight = inFlight.get(key);
+      if (flight) flight.changed = true;
     },
     close() {
       unsubscribe();
