@@ -150,6 +150,17 @@ async function peakRssMb(pid: number): Promise<number> {
   return Math.round(kb / 102.4) / 10;
 }
 
+/** The performance targets: ≥ 3× the baseline, no failures, p99 under the baseline's p50, peak RSS under 200 MB. */
+function goalsMet(baseline: Measured, ours: Measured, peakRssMb: number): Array<{ goal: string; measured: string; met: boolean }> {
+  const ratio = Math.round((ours.requests_per_sec / baseline.requests_per_sec) * 100) / 100;
+  return [
+    { goal: 'requests/s ≥ 3× the baseline', measured: `${ratio}×`, met: ratio >= 3 },
+    { goal: 'no errors, no non-2xx', measured: `${ours.errors} errors, ${ours.non_2xx} non-2xx`, met: ours.errors === 0 && ours.non_2xx === 0 },
+    { goal: "p99 below the baseline's p50", measured: `${ours.latency_p99_ms} ms vs ${baseline.latency_p50_ms} ms`, met: ours.latency_p99_ms < baseline.latency_p50_ms },
+    { goal: 'peak RSS under load < 200 MB', measured: `${peakRssMb} MB`, met: peakRssMb < 200 },
+  ];
+}
+
 async function main(): Promise<void> {
   process.stdout.write('building the server (npm run build)…\n');
   const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
@@ -225,12 +236,17 @@ async function main(): Promise<void> {
       ratio_server_over_direct: Math.round((ours.requests_per_sec / direct.requests_per_sec) * 100) / 100,
       server_rss_before_load_mb: idleRss,
       server_peak_rss_mb: rss,
+      // Issue #6's targets, judged on this run (BENCH_ONLY=server skips the comparisons).
+      goals: only ? undefined : goalsMet(baseline, ours, rss),
     };
     process.stdout.write('\n');
     console.table(results.targets.map((t) => ({ target: t.name, 'req/s': t.requests_per_sec, 'p50 ms': t.latency_p50_ms, 'p99 ms': t.latency_p99_ms, errors: t.errors, 'non-2xx': t.non_2xx })));
     process.stdout.write(
       `server/baseline: ${results.ratio_server_over_baseline}×   server/direct: ${results.ratio_server_over_direct}×   server peak RSS: ${rss} MB\n`,
     );
+    if (results.goals) {
+      for (const g of results.goals) process.stdout.write(`${g.met ? 'met    ' : 'NOT MET'}  ${g.goal}: ${g.measured}\n`);
+    }
     await writeFile(path.join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(results, null, 2)}\n`);
     process.stdout.write('written to bench/results/latest.json\n');
   } finally {
