@@ -176,10 +176,11 @@ export function buildApp(deps: AppDeps): App {
 }
 
 function pickUpstreamLimits(limits: Partial<UpstreamLimits> = {}): Partial<UpstreamLimits> {
-  const { apiTimeoutMs, tokenTimeoutMs, refreshRetryDelaysMs } = limits;
+  const { apiTimeoutMs, tokenTimeoutMs, refreshRetryDelaysMs, refreshConcurrency } = limits;
   return {
     ...(apiTimeoutMs !== undefined ? { apiTimeoutMs } : {}),
     ...(tokenTimeoutMs !== undefined ? { tokenTimeoutMs } : {}),
     ...(refreshRetryDelaysMs !== undefined ? { refreshRetryDelaysMs } : {}),
+    ...(refreshConcurrency !== undefined ? { refreshConcurrency } : {}),
   };
 }

@@ -10,6 +10,7 @@ import { connectionChanged } from './connection-changes.js';
 import type { ConnectionReader } from './connection-cache.js';
 import { isLockNotAvailable, lockConnection, markReauthRequired, updateTokens, type ConnectionRow } from './connection-store.js';
 import { refreshTokens, TokenRequestError } from './oauth-client.js';
+import { createRefreshSlots } from './refresh-slots.js';
 import { tokenFreshness } from './token-freshness.js';
 
 /** Longest Retry-After a needed refresh waits out before giving up and telling the user. */
@@ -50,7 +51,7 @@ export interface AccessTokenDeps {
   cipher: Cipher;
   log: Logger;
   connectUrl: (providerId: string) => string;
-  limits: Pick<UpstreamLimits, 'tokenTimeoutMs' | 'refreshRetryDelaysMs'>;
+  limits: Pick<UpstreamLimits, 'tokenTimeoutMs' | 'refreshRetryDelaysMs' | 'refreshConcurrency'>;
 }
 
 /**
@@ -74,6 +75,7 @@ type Urgency = 'due' | 'required';
 export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSource {
   const inFlight = new Map<string, Promise<string>>();
   const lockWaitMs = deps.limits.tokenTimeoutMs + LOCK_SLACK_MS;
+  const slots = createRefreshSlots(deps.limits.refreshConcurrency);
 
   function decryptAccess(row: ConnectionRow): string {
     return deps.cipher.decrypt(row.accessTokenEnc, connectionAad(row.userId, row.providerId));
@@ -117,6 +119,18 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
   }
 
   async function refreshOnce(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency, actor: Actor): Promise<string> {
+    // A token that still works never waits for a slot; one that must be refreshed waits as long as
+    // it would for another instance's row lock.
+    const release = urgency === 'due' ? slots.tryTake() : await slots.take(lockWaitMs);
+    if (!release) throw new RefreshBusyError(`too many token refreshes are under way; your ${provider.name} access could not be refreshed in time`);
+    try {
+      return await refreshHoldingSlot(userId, provider, seen, urgency, actor);
+    } finally {
+      release();
+    }
+  }
+
+  async function refreshHoldingSlot(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency, actor: Actor): Promise<string> {
     const aad = connectionAad(userId, provider.id);
     let outcome: { token: string } | { reauth: string };
     try {

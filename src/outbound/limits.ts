@@ -12,12 +12,18 @@ export interface UpstreamLimits {
    * was refused) fails transiently: network, timeout, 5xx, 429. Its length + 1 is the attempt count.
    */
   refreshRetryDelaysMs: readonly number[];
+  /**
+   * Token refreshes one process runs at once. Each holds a database connection across its token
+   * request, so this keeps the rest of the pool (10) free when a token endpoint is slow.
+   */
+  refreshConcurrency: number;
 }
 
 export const DEFAULT_UPSTREAM_LIMITS: Readonly<UpstreamLimits> = Object.freeze({
   apiTimeoutMs: 30_000,
   tokenTimeoutMs: 10_000,
   refreshRetryDelaysMs: Object.freeze([250, 1_000]),
+  refreshConcurrency: 4,
 });
 
 /** The defaults, with any overrides (tests shorten the timeouts; production uses the defaults). */
