@@ -1,7 +1,6 @@
-import { Agent, request as httpRequest, type Dispatcher } from 'undici';
-import { Deadline } from '../outbound/deadline.js';
+import { Agent, type Dispatcher } from 'undici';
+import { exchange } from '../outbound/exchange.js';
 import { DEFAULT_UPSTREAM_LIMITS } from '../outbound/limits.js';
-import { readCappedStream } from '../outbound/read-capped.js';
 import { retryAfterSeconds } from '../outbound/retry-after.js';
 import type { ProviderDefinition, ToolDefinition } from '../providers/schema.js';
 
@@ -71,7 +70,8 @@ export interface UpstreamResponse {
 
 /**
  * Sends one tool request. `timeoutMs` bounds the whole exchange, reading the body included, so
- * a server that trickles its answer cannot hold the call open either.
+ * a server that trickles its answer cannot hold the call open either. Redirects are never
+ * followed: one could carry the user's token to another host.
  */
 export async function sendUpstream(
   provider: ProviderDefinition,
@@ -84,29 +84,15 @@ export async function sendUpstream(
   const headers: Record<string, string> = { accept: 'application/json', ...provider.headers, ...credentials.headers };
   headers['user-agent'] = provider.user_agent ?? 'mcp-oauth-proxy';
   if (request.body !== undefined) headers['content-type'] = 'application/json';
-  // undici's request() never follows redirects (one could carry the user's token to another
-  // host), and over the shared keep-alive agent it skips fetch's per-call WHATWG machinery.
-  const deadline = new Deadline(timeoutMs);
-  try {
-    const response = await httpRequest(url, {
-      method: request.method as Dispatcher.HttpMethod,
-      headers,
-      body: request.body ?? null,
-      dispatcher: upstreamAgent,
-      signal: deadline,
-    });
-    const { text, truncated } = await readCappedStream(response.body, MAX_RESULT_BYTES);
-    const retryAfter = response.headers['retry-after'];
-    return {
-      status: response.statusCode,
-      ok: response.statusCode >= 200 && response.statusCode < 300,
-      text,
-      truncated,
-      retryAfterSeconds: retryAfterSeconds(Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null)),
-    };
-  } finally {
-    deadline.clear();
-  }
+  const response = await exchange(upstreamAgent, { url, method: request.method as Dispatcher.HttpMethod, headers, body: request.body }, { timeoutMs, maxBytes: MAX_RESULT_BYTES });
+  const retryAfter = response.headers['retry-after'];
+  return {
+    status: response.status,
+    ok: response.status >= 200 && response.status < 300,
+    text: response.text,
+    truncated: response.truncated,
+    retryAfterSeconds: retryAfterSeconds(Array.isArray(retryAfter) ? (retryAfter[0] ?? null) : (retryAfter ?? null)),
+  };
 }
 
 /**

@@ -22,19 +22,3 @@ export async function readCapped(response: Response, limit: number): Promise<{ t
   }
   return { text: Buffer.concat(chunks).toString('utf8'), truncated };
 }
-
-/** The same for a Node stream (an undici response body): destroys the stream once past the limit. */
-export async function readCappedStream(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<{ text: string; truncated: boolean }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    if (size + chunk.byteLength > limit) {
-      chunks.push(chunk.subarray(0, limit - size));
-      body.destroy();
-      return { text: Buffer.concat(chunks).toString('utf8'), truncated: true };
-    }
-    chunks.push(chunk);
-    size += chunk.byteLength;
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), truncated: false };
-}
