@@ -33,6 +33,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  if (providers.providers.length === 0) {
+    // Not an error (the web page, keys and OAuth endpoints work), but /mcp would list no tools.
+    log.warn('no providers configured, so MCP clients will see no tools: set OWNERREZ_CLIENT_ID and OWNERREZ_CLIENT_SECRET for the OwnerRez preset, or PROVIDERS_FILE (see README "Providers file")');
+  }
+
   const key = config.encryptionKey ?? (await loadOrCreateDevKey(config.dataDir, log));
   const cipher = createCipher(key);
 

@@ -43,6 +43,8 @@ describe('graceful shutdown of the server (main.ts)', () => {
       await waitUntil(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200, 30_000);
       const reg = await call<{ api_key: string }>(url, 'POST', '/api/users/register', { body: {} });
       for (let i = 0; i < 7; i++) assert.equal((await call(url, 'GET', '/api/keys', { key: reg.body.api_key })).status, 200);
+      // No provider is configured here: the operator is told why MCP clients would see no tools.
+      assert.match(output.join(''), /no providers configured, so MCP clients will see no tools/);
       child.kill('SIGTERM');
       assert.equal(await exited, 0, output.join(''));
     } finally {
