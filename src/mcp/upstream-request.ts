@@ -101,8 +101,7 @@ export async function sendUpstream(
  */
 const upstreamAgent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000, connections: 128 });
 
+/** The exchange's deadline passed (undici's own header/body timers are off for these requests). */
 export function upstreamTimedOut(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: unknown }).code;
-  return err.name === 'TimeoutError' || err.name === 'AbortError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+  return err instanceof Error && err.name === 'TimeoutError';
 }
