@@ -41,7 +41,10 @@ export function createCredentialSource(deps: { connections: ConnectionReader; ci
       if (!used) {
         throw new NotConnectedError('not_connected', `You have not set a ${provider.name} API key yet. To set one, ${setKeyInstructions(deps.publicUrl, provider)}.`);
       }
-      return { ...keyCredentials(provider, used.key), source: used.source, secret: used.key };
+      // Built field by field: on Node 20 `{ ...spread, newField }` per call is several times slower
+      // and makes V8 promote the call's objects (see README "Performance").
+      const { headers, query } = keyCredentials(provider, used.key);
+      return { headers, query, source: used.source, secret: used.key };
     },
 
     async renewAfterRejection(userId, provider, rejected, actor) {
