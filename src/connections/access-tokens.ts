@@ -119,23 +119,26 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
   }
 
   async function refreshOnce(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency, actor: Actor): Promise<string> {
-    // A token that still works never waits for a slot; one that must be refreshed waits as long as
-    // it would for another instance's row lock.
+    // A token that still works never waits for a slot. One that must be refreshed waits for a slot
+    // and then for the row lock within one budget, so the cap adds no time to the wait's bound.
+    const started = Date.now();
     const release = urgency === 'due' ? slots.tryTake() : await slots.take(lockWaitMs);
     if (!release) throw new RefreshBusyError(`too many token refreshes are under way; your ${provider.name} access could not be refreshed in time`);
     try {
-      return await refreshHoldingSlot(userId, provider, seen, urgency, actor);
+      // 0 would mean NOWAIT: a 'required' refresh always waits at least a moment for the lock.
+      const lockWait = urgency === 'required' ? Math.max(1, lockWaitMs - (Date.now() - started)) : 0;
+      return await refreshHoldingSlot(userId, provider, seen, urgency, lockWait, actor);
     } finally {
       release();
     }
   }
 
-  async function refreshHoldingSlot(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency, actor: Actor): Promise<string> {
+  async function refreshHoldingSlot(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency, lockWait: number, actor: Actor): Promise<string> {
     const aad = connectionAad(userId, provider.id);
     let outcome: { token: string } | { reauth: string };
     try {
       outcome = await withTransaction(deps.pool, async (tx) => {
-        const row = usableRow(await lockConnection(tx, userId, provider.id, urgency === 'required' ? lockWaitMs : 0), provider);
+        const row = usableRow(await lockConnection(tx, userId, provider.id, lockWait), provider);
         const current = decryptAccess(row);
         const freshness = tokenFreshness({ issuedAt: row.accessTokenIssuedAt, expiresAt: row.expiresAt });
         if (current !== seen && freshness !== 'expired') return { token: current };

@@ -24,7 +24,7 @@ export interface ExchangeBounds {
   maxBytes: number;
 }
 
-/** Same name as AbortSignal.timeout()'s reason, so one check classifies both. */
+/** Named like AbortSignal.timeout()'s reason: `TimeoutError` is how timeouts are recognised here. */
 export class ExchangeTimeoutError extends Error {
   override name = 'TimeoutError';
 }
