@@ -34,6 +34,7 @@ import type { Logger } from './log.js';
 import { createMcpEndpoint, isMcpPost } from './mcp/endpoint.js';
 import { createFastDispatcher } from './mcp/fast-dispatch.js';
 import { createMcpHandler } from './mcp/mcp-server.js';
+import { createRemoteTools } from './mcp/remote-tools.js';
 import { createAccessTokenVerifier } from './oauth-server/access-token-verifier.js';
 import { createClientMetadataResolver, type ClientMetadataFetchOptions } from './oauth-server/client-metadata-documents.js';
 import { createClientDirectory } from './oauth-server/clients.js';
@@ -100,7 +101,8 @@ export function buildApp(deps: AppDeps): App {
     connectUrl: (providerId) => `${config.publicUrl}/api/connect/${providerId}/start`,
   });
   const credentials = createCredentialSource({ connections, cipher, tokens, publicUrl: config.publicUrl });
-  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream });
+  const remote = createRemoteTools({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream });
+  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote });
   const authDeps = { keys, limiter, failedAuth, limits };
   const auth = authenticate(authDeps);
   const endpoints = oauthEndpoints(config.publicUrl);
@@ -115,7 +117,7 @@ export function buildApp(deps: AppDeps): App {
     publicUrl: config.publicUrl,
     authenticate: createAuthenticator(authDeps, mcpAuthOptions),
     clientAddress: (req) => proxyaddr(req, trust),
-    fast: createFastDispatcher({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream }),
+    fast: createFastDispatcher({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote }),
     sdk: mcp,
     securityHeaders: helmetHeaders(),
     log,
