@@ -23,8 +23,6 @@ export interface RemoteToolsDeps {
   log: Logger;
   publicUrl: string;
   limits: { apiTimeoutMs: number };
-  /** Readies a provider before its first use (OAuth discovery and client registration). */
-  prepare?: (provider: McpProvider) => Promise<void>;
 }
 
 /** A user's tools on remote MCP servers (issue 12): listed per connection, calls forwarded as they are. */
@@ -58,9 +56,9 @@ export function createRemoteTools(options: RemoteToolsDeps): RemoteTools {
   }
 
   async function credentialsFor(caller: Caller, provider: McpProvider): Promise<UpstreamCredentials> {
-    await deps.prepare?.(provider);
-    // The registry may hold a newer definition (discovered endpoints) than the one captured at boot.
-    return deps.credentials.get(caller.userId, deps.registry.provider(provider.id) ?? provider, caller);
+    // OAuth discovery and client registration, once; the discovered definition carries the endpoints.
+    const ready = (await deps.registry.ready(provider.id)) ?? provider;
+    return deps.credentials.get(caller.userId, ready, caller);
   }
 
   /** A request with one refresh-and-retry after a 401 (the token may have died before its expiry). */

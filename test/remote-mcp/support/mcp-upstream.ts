@@ -29,7 +29,7 @@ export interface McpUpstreamOptions {
   verify(authorization: string | undefined): Promise<string | undefined> | string | undefined;
   /** Answer POSTs with SSE streams instead of JSON (default false: JSON). */
   sse?: boolean;
-  /** Sent in the 401's WWW-Authenticate `resource_metadata` (OAuth upstreams). */
+  /** Served at /.well-known/oauth-protected-resource/mcp and named in the 401's `resource_metadata` (OAuth upstreams). */
   resourceMetadata?: Record<string, unknown>;
 }
 
@@ -53,18 +53,21 @@ function addOne(server: McpServer, name: string): void {
   server.registerTool(name, { description: `Added later: ${name}`, inputSchema: {}, annotations: { readOnlyHint: true } }, async () => ({ content: [{ type: 'text', text: `${name} works` }] }));
 }
 
-export async function startMcpUpstream(options: McpUpstreamOptions): Promise<McpUpstream> {
+/**
+ * The MCP endpoint as a request handler, for mounting on another server (the OAuth upstream, so
+ * the MCP server and its authorization server share an origin). `handle` resolves false for
+ * paths it does not serve; `bind` sets the origin once the host server listens.
+ */
+export function createMcpUpstream(options: McpUpstreamOptions): { upstream: McpUpstream; handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>; bind(origin: string): void } {
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: McpServer }>();
   const extraTools: string[] = [];
   let forcedStatus: number | undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/.well-known/oauth-protected-resource/mcp' || path === '/.well-known/oauth-protected-resource') {
-      if (!options.resourceMetadata) return void res.writeHead(404).end();
+    if (path === '/.well-known/oauth-protected-resource/mcp' && options.resourceMetadata) {
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(options.resourceMetadata));
     }
-    if (path !== '/mcp') return void res.writeHead(404).end();
     if (forcedStatus) return void res.writeHead(forcedStatus, { 'content-type': 'text/plain' }).end('forced by the test');
     upstream.authorizations.push(req.headers.authorization ?? '');
     const account = await options.verify(req.headers.authorization);
@@ -96,17 +99,9 @@ export async function startMcpUpstream(options: McpUpstreamOptions): Promise<Mcp
     await transport.handleRequest(req, res, body);
   };
 
-  const http = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      console.error('test MCP upstream failed:', err);
-      if (!res.headersSent) res.writeHead(500).end();
-    });
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   const upstream: McpUpstream = {
-    url: `${origin}/mcp`,
-    origin,
+    url: '',
+    origin: '',
     initializations: 0,
     authorizations: [],
     addTool(name) {
@@ -122,9 +117,42 @@ export async function startMcpUpstream(options: McpUpstreamOptions): Promise<Mcp
     },
     async close() {
       upstream.expireSessions();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
     },
+  };
+  return {
+    upstream,
+    bind(origin) {
+      upstream.origin = origin;
+      upstream.url = `${origin}/mcp`;
+    },
+    async handle(req, res) {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path !== '/mcp' && !(path === '/.well-known/oauth-protected-resource/mcp' && options.resourceMetadata)) return false;
+      await handle(req, res).catch((err: unknown) => {
+        console.error('test MCP upstream failed:', err);
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+      return true;
+    },
+  };
+}
+
+/** The MCP endpoint on a server of its own (API-key and no-auth upstreams). */
+export async function startMcpUpstream(options: McpUpstreamOptions): Promise<McpUpstream> {
+  const mounted = createMcpUpstream(options);
+  const http = createServer((req, res) => {
+    void mounted.handle(req, res).then((served) => {
+      if (!served) res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  mounted.bind(`http://127.0.0.1:${(http.address() as AddressInfo).port}`);
+  const upstream = mounted.upstream;
+  const closeSessions = upstream.close;
+  upstream.close = async () => {
+    await closeSessions();
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
   };
   return upstream;
 }
