@@ -3,6 +3,7 @@ import type { Actor } from '../audit/actor.js';
 import { NotConnectedError, RefreshBusyError } from '../connections/access-tokens.js';
 import { scrubSecret, setKeyInstructions, type CredentialSource, type UpstreamCredentials } from '../connections/credentials.js';
 import { TokenRequestError } from '../connections/oauth-client.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import type { Logger } from '../log.js';
 import type { UpstreamLimits } from '../outbound/limits.js';
 import type { RegisteredTool } from '../providers/registry.js';
@@ -93,6 +94,10 @@ async function runTool(deps: ToolCallDeps, caller: Caller, tool: RegisteredTool,
   } catch (err) {
     if (err instanceof NotConnectedError) return errorResult(err.message);
     if (err instanceof TokenRequestError || err instanceof RefreshBusyError) return errorResult(refreshFailure(provider, err, deps.log));
+    if (isDatabaseUnavailable(err)) {
+      deps.log.warn({ tool: tool.name, err: (err as Error).message }, 'tool call failed: database unavailable');
+      return errorResult('The service is temporarily unavailable (its database cannot be reached). Try again in a few seconds.');
+    }
     if (upstreamTimedOut(err)) return errorResult(`${provider.name} did not answer within ${deps.limits.apiTimeoutMs / 1000} s. Try again later.`);
     const message = credentials ? scrubSecret((err as Error).message, credentials.secret) : (err as Error).message;
     deps.log.warn({ tool: tool.name, err: message }, 'tool call failed');
