@@ -9,7 +9,9 @@ import type { UpstreamLimits } from '../outbound/limits.js';
 import type { RegisteredTool } from '../providers/registry.js';
 import type { ApiKeyProviderDefinition, ProviderDefinition } from '../providers/schema.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
-import { buildUpstreamRequest, MAX_RESULT_BYTES, sendUpstream, UnsafeArgumentError, upstreamTimedOut, type UpstreamResponse } from './upstream-request.js';
+import { upstreamTimedOut } from '../outbound/exchange.js';
+import { buildUpstreamRequest, UnsafeArgumentError } from '../upstreams/rest/build-request.js';
+import { MAX_RESULT_BYTES, sendUpstream, type UpstreamResponse } from '../upstreams/rest/send-request.js';
 
 /**
  * Who is calling: resolved from their key or token before any MCP message is read. It is also
