@@ -9,7 +9,8 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import type { OAuth2ProviderDefinition } from '../providers/schema.js';
 import { upsertConnection } from './connection-store.js';
 import { buildAuthorizationUrl, exchangeCode, TokenRequestError, type TokenSet } from './oauth-client.js';
-import { consumeState, insertState } from './state-store.js';
+import { confirmPendingConnect } from './connect-confirmation.js';
+import { consumeState, insertState, type Confirmation } from './state-store.js';
 
 /** A callback that cannot complete; rendered as an HTML error page (always 4xx). */
 export class CallbackError extends AppError {
@@ -53,9 +54,31 @@ export async function readyProvider(registry: ProviderRegistry, providerId: stri
   }
 }
 
-/** Step 1: remember who is connecting (and the PKCE verifier), hand back the upstream URL. */
-export function startConnect(deps: ConnectFlowDeps, userId: string, providerId: string): Promise<{ authorizationUrl: string; state: string }> {
-  return beginUpstreamLogin(deps, { userId, providerId, authorizationRequestId: null });
+/**
+ * Step 1 through the API: remember who is connecting (and the PKCE verifier) and hand back the
+ * link to our confirmation page, not the upstream's login: the key's owner confirms there, in
+ * the browser that then logs in upstream (see connect-confirmation.ts for why).
+ */
+export async function startConnect(deps: ConnectFlowDeps, userId: string, providerId: string): Promise<{ authorizationUrl: string; state: string }> {
+  const { state } = await beginUpstreamLogin(deps, { userId, providerId, authorizationRequestId: null, confirmation: 'pending' });
+  return { authorizationUrl: confirmationUrl(deps.publicUrl, state), state };
+}
+
+export function confirmationUrl(publicUrl: string, state: string): string {
+  return `${publicUrl}/connect/confirm?state=${encodeURIComponent(state)}`;
+}
+
+/**
+ * The key's owner confirmed a flow started through the API, in this browser: bind it here and
+ * return the upstream login to send the browser to (undefined when the link is unknown, expired,
+ * already confirmed or belongs to another user).
+ */
+export async function confirmConnect(deps: ConnectFlowDeps, state: string, userId: string, browserBindingHash: Buffer): Promise<string | undefined> {
+  const confirmed = await confirmPendingConnect(deps.pool, state, userId, browserBindingHash);
+  if (!confirmed) return undefined;
+  const provider = oauthProvider(deps.registry, confirmed.providerId);
+  const verifier = confirmed.codeVerifierEnc ? deps.cipher.decrypt(confirmed.codeVerifierEnc, verifierAad(userId, null, null)) : undefined;
+  return upstreamAuthorizationUrl(deps.publicUrl, provider, state, verifier);
 }
 
 /** Who an upstream login is for, and which flow comes back to the callback. */
@@ -67,6 +90,8 @@ export interface UpstreamLogin {
   authorizationRequestId: string | null;
   /** The web page started it (web/): SHA-256 of the browser's binding cookie, checked at the callback. */
   webBindingHash?: Buffer | null;
+  /** 'pending' for a flow started through the API: it waits for the owner's confirmation in a browser. */
+  confirmation?: Confirmation;
 }
 
 /**
@@ -85,13 +110,17 @@ export async function beginUpstreamLogin(deps: ConnectFlowDeps, login: UpstreamL
     authorizationRequestId: login.authorizationRequestId,
     webBindingHash: login.webBindingHash ?? null,
     codeVerifierEnc: verifier ? deps.cipher.encrypt(verifier, verifierAad(login.userId, login.authorizationRequestId, login.webBindingHash ?? null)) : null,
+    confirmation: login.confirmation ?? null,
   });
-  const authorizationUrl = buildAuthorizationUrl(provider, {
-    redirectUri: redirectUriFor(deps.publicUrl, provider.id),
+  return { authorizationUrl: upstreamAuthorizationUrl(deps.publicUrl, provider, state, verifier), state };
+}
+
+function upstreamAuthorizationUrl(publicUrl: string, provider: OAuth2ProviderDefinition, state: string, verifier: string | undefined): string {
+  return buildAuthorizationUrl(provider, {
+    redirectUri: redirectUriFor(publicUrl, provider.id),
     state,
     codeChallenge: verifier ? createHash('sha256').update(verifier).digest('base64url') : undefined,
   });
-  return { authorizationUrl, state };
 }
 
 export interface CallbackQuery {
@@ -106,9 +135,10 @@ export interface ConsumedCallback {
   provider: OAuth2ProviderDefinition;
   userId: string | null;
   authorizationRequestId: string | null;
-  /** Set when the web page started the login (see {@link UpstreamLogin}). */
+  /** Set when the web page started the login, or the owner confirmed an API-started one (see {@link UpstreamLogin}). */
   webBindingHash: Buffer | null;
   codeVerifierEnc: string | null;
+  confirmation: Confirmation;
 }
 
 /**
@@ -127,12 +157,21 @@ export async function consumeCallbackState(deps: ConnectFlowDeps, providerId: st
   const saved = await consumeState(deps.pool, query.state, providerId);
   if (!saved) throw new CallbackError('This link is unknown or has already been used. Start connecting again.', 'invalid_state');
   if (saved.expired) throw new CallbackError('This link has expired. Start connecting again.', 'expired_state');
+  if (saved.confirmation === 'pending') {
+    // Nobody confirmed this flow in a browser: whoever logged in upstream is not known to be the
+    // key's owner, so their account must not be attached to that user. The state is spent.
+    throw new CallbackError(
+      'This connection was never confirmed on this server, so nothing was connected. Whoever started it must open the link they got from this server and confirm it first.',
+      'unconfirmed',
+    );
+  }
   return {
     provider,
     userId: saved.userId,
     authorizationRequestId: saved.authorizationRequestId,
     webBindingHash: saved.webBindingHash,
     codeVerifierEnc: saved.codeVerifierEnc,
+    confirmation: saved.confirmation,
   };
 }
 

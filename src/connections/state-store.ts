@@ -13,8 +13,12 @@ export interface StateRow {
   /** Set when the web page started the login: SHA-256 of the starting browser's binding cookie. */
   webBindingHash: Buffer | null;
   codeVerifierEnc: string | null;
+  /** API-started connect flows: 'pending' until the key's owner confirms in a browser, then 'confirmed'. */
+  confirmation: Confirmation;
   expired: boolean;
 }
+
+export type Confirmation = 'pending' | 'confirmed' | null;
 
 /** Only a hash is stored: the state is a bearer secret that passes through the browser. */
 export function hashState(state: string): Buffer {
@@ -30,11 +34,12 @@ export async function insertState(
     authorizationRequestId?: string | null;
     webBindingHash?: Buffer | null;
     codeVerifierEnc: string | null;
+    confirmation?: Confirmation;
   },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO oauth_states (state_hash, user_id, provider_id, authorization_request_id, web_binding_hash, code_verifier_enc, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))`,
+    `INSERT INTO oauth_states (state_hash, user_id, provider_id, authorization_request_id, web_binding_hash, code_verifier_enc, expires_at, confirmation)
+     VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $8)`,
     [
       hashState(state.state),
       state.userId,
@@ -43,6 +48,7 @@ export async function insertState(
       state.webBindingHash ?? null,
       state.codeVerifierEnc,
       STATE_TTL_SECONDS,
+      state.confirmation ?? null,
     ],
   );
 }
@@ -58,10 +64,11 @@ export async function consumeState(db: Queryable, state: string, providerId: str
     authorization_request_id: string | null;
     web_binding_hash: Buffer | null;
     code_verifier_enc: string | null;
+    confirmation: Confirmation;
     expired: boolean;
   }>(
     `DELETE FROM oauth_states WHERE state_hash = $1 AND provider_id = $2
-     RETURNING user_id, provider_id, authorization_request_id, web_binding_hash, code_verifier_enc, expires_at <= now() AS expired`,
+     RETURNING user_id, provider_id, authorization_request_id, web_binding_hash, code_verifier_enc, confirmation, expires_at <= now() AS expired`,
     [hashState(state), providerId],
   );
   const row = rows[0];
@@ -72,6 +79,7 @@ export async function consumeState(db: Queryable, state: string, providerId: str
         authorizationRequestId: row.authorization_request_id,
         webBindingHash: row.web_binding_hash,
         codeVerifierEnc: row.code_verifier_enc,
+        confirmation: row.confirmation,
         expired: row.expired,
       }
     : undefined;

@@ -5,6 +5,7 @@ import { CsrfError } from './csrf.js';
 import type { WebDeps } from './deps.js';
 import { messagePage } from './pages/message.js';
 import { sendPage } from './respond.js';
+import { confirmConnectRouter } from './routes/confirm-connect.js';
 import { dashboardRouter } from './routes/dashboard.js';
 import { publicRouter } from './routes/public.js';
 import { webUpstreamCallback } from './routes/upstream-callback.js';
@@ -29,6 +30,7 @@ export function createWeb(deps: WebDeps): Web {
   router.use(staticRouter());
   router.use(publicRouter(full));
   router.use(dashboardRouter(full));
+  router.use(confirmConnectRouter(full));
   router.use(webErrors(full));
   return { router, callback: webUpstreamCallback(full) };
 }

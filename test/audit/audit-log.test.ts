@@ -98,7 +98,7 @@ describe('the audit log', () => {
     const reg = await call<{ api_key: string }>(f.app.url, 'POST', '/api/users/register', { body: {} });
     const key = reg.body.api_key;
     const start = await call<{ authorization_url: string }>(f.app.url, 'GET', '/api/connect/acme/start', { key });
-    assert.equal((await authorizeInBrowser(start.body.authorization_url, 'audited')).status, 200);
+    assert.equal((await authorizeInBrowser(start.body.authorization_url, 'audited', key)).status, 200);
 
     // The upstream revokes the grant: the next tool call's refresh is refused.
     await f.upstream.revokeGrantsFor('audited');

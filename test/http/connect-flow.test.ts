@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { authorizeInBrowser, authorizeUntilRedirect } from '../support/browser.js';
+import { authorizeInBrowser, authorizeUntilRedirect, confirmInBrowser, CookieJar } from '../support/browser.js';
 import { bearer, register, registerAndConnect, startAppWithUpstream } from '../support/app.js';
 
 type Fixture = Awaited<ReturnType<typeof startAppWithUpstream>>;
@@ -9,6 +9,12 @@ async function start(f: Fixture, apiKey: string): Promise<{ authorization_url: s
   const res = await fetch(`${f.app.url}/api/connect/acme/start`, { headers: bearer(apiKey) });
   assert.equal(res.status, 200);
   return (await res.json()) as { authorization_url: string; state: string };
+}
+
+/** Starts and confirms a flow as its owner would; the browser's cookies go with the callback. */
+async function confirmed(f: Fixture, apiKey: string): Promise<{ upstreamUrl: string; state: string; cookies: CookieJar }> {
+  const { authorization_url, state } = await start(f, apiKey);
+  return { ...(await confirmInBrowser(authorization_url, apiKey)), state };
 }
 
 async function status(f: Fixture, apiKey: string): Promise<Record<string, unknown>> {
@@ -24,10 +30,12 @@ describe('connecting an upstream account', () => {
   });
   after(() => f.close());
 
-  it('start returns an authorization URL with PKCE S256, state and our redirect URI', async () => {
+  it('start returns a link to the confirm page; confirming leads to the upstream with PKCE S256, state and our redirect URI', async () => {
     const { apiKey } = await register(f.app);
     const { authorization_url, state } = await start(f, apiKey);
-    const url = new URL(authorization_url);
+    const confirmPage = new URL(authorization_url);
+    assert.equal(confirmPage.origin + confirmPage.pathname, `${f.app.url}/connect/confirm`);
+    const url = new URL((await confirmInBrowser(authorization_url, apiKey)).upstreamUrl);
     assert.equal(url.origin + url.pathname, f.upstream.authorizationUrl);
     assert.equal(url.searchParams.get('client_id'), f.upstream.clientId);
     assert.equal(url.searchParams.get('redirect_uri'), `${f.app.url}/api/connect/acme/callback`);
@@ -43,7 +51,7 @@ describe('connecting an upstream account', () => {
     const before = await status(f, apiKey);
     assert.equal(before.connected, false);
     const { authorization_url } = await start(f, apiKey);
-    const done = await authorizeInBrowser(authorization_url, 'alice');
+    const done = await authorizeInBrowser(authorization_url, 'alice', apiKey);
     assert.equal(done.status, 200);
     assert.match(done.headers.get('content-type') ?? '', /text\/html/);
     assert.match(done.body, /Acme is connected/);
@@ -58,11 +66,11 @@ describe('connecting an upstream account', () => {
 
   it('a state works once: replaying the callback is refused with an HTML error page', async () => {
     const { apiKey } = await register(f.app);
-    const { authorization_url } = await start(f, apiKey);
-    const callback = await authorizeUntilRedirect(authorization_url, 'bob');
-    const first = await fetch(callback);
+    const { upstreamUrl, cookies } = await confirmed(f, apiKey);
+    const callback = await authorizeUntilRedirect(upstreamUrl, 'bob');
+    const first = await fetch(callback, { headers: cookies.headersFor(callback) });
     assert.equal(first.status, 200);
-    const replay = await fetch(callback);
+    const replay = await fetch(callback, { headers: cookies.headersFor(callback) });
     assert.equal(replay.status, 400);
     assert.match(replay.headers.get('content-type') ?? '', /text\/html/);
     assert.match(await replay.text(), /unknown or has already been used/);
@@ -80,10 +88,10 @@ describe('connecting an upstream account', () => {
 
   it('an expired state is refused', async () => {
     const { apiKey } = await register(f.app);
-    const { authorization_url } = await start(f, apiKey);
-    const callback = await authorizeUntilRedirect(authorization_url, 'carol');
+    const { upstreamUrl, cookies } = await confirmed(f, apiKey);
+    const callback = await authorizeUntilRedirect(upstreamUrl, 'carol');
     await f.app.pool.query(`UPDATE oauth_states SET expires_at = now() - interval '1 second'`);
-    const res = await fetch(callback);
+    const res = await fetch(callback, { headers: cookies.headersFor(callback) });
     assert.equal(res.status, 400);
     assert.match(await res.text(), /expired/);
     assert.equal((await status(f, apiKey)).connected, false);
@@ -91,11 +99,10 @@ describe('connecting an upstream account', () => {
 
   it('an upstream error= is shown escaped, never as markup', async () => {
     const { apiKey } = await register(f.app);
-    const { state } = await start(f, apiKey);
+    const { state, cookies } = await confirmed(f, apiKey);
     const evil = '<script>alert(1)</script>';
-    const res = await fetch(
-      `${f.app.url}/api/connect/acme/callback?error=access_denied&error_description=${encodeURIComponent(evil)}&state=${state}`,
-    );
+    const url = new URL(`${f.app.url}/api/connect/acme/callback?error=access_denied&error_description=${encodeURIComponent(evil)}&state=${state}`);
+    const res = await fetch(url, { headers: cookies.headersFor(url) });
     assert.equal(res.status, 400);
     const body = await res.text();
     assert.ok(!body.includes(evil), 'the description must be escaped');
@@ -105,10 +112,10 @@ describe('connecting an upstream account', () => {
 
   it('a code the upstream refuses is a 400 page, and nothing is stored', async () => {
     const { apiKey } = await register(f.app);
-    const { authorization_url } = await start(f, apiKey);
-    const callback = await authorizeUntilRedirect(authorization_url, 'dave');
+    const { upstreamUrl, cookies } = await confirmed(f, apiKey);
+    const callback = await authorizeUntilRedirect(upstreamUrl, 'dave');
     callback.searchParams.set('code', 'not-a-real-code');
-    const res = await fetch(callback);
+    const res = await fetch(callback, { headers: cookies.headersFor(callback) });
     assert.equal(res.status, 400);
     assert.match(await res.text(), /Could not finish connecting Acme/);
     assert.equal((await status(f, apiKey)).connected, false);
@@ -145,7 +152,7 @@ describe('connecting an upstream account', () => {
   it('connecting again replaces the previous connection', async () => {
     const { apiKey } = await registerAndConnect(f.app, 'frank');
     const { authorization_url } = await start(f, apiKey);
-    assert.equal((await authorizeInBrowser(authorization_url, 'frank-2')).status, 200);
+    assert.equal((await authorizeInBrowser(authorization_url, 'frank-2', apiKey)).status, 200);
     assert.equal((await status(f, apiKey)).account_id, 'frank-2');
   });
 });

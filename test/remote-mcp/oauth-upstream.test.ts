@@ -55,7 +55,7 @@ describe('a remote MCP server behind OAuth, discovered and registered with at ru
     const start = await fetch(`${app.url}/api/connect/${provider}/start`, { headers: bearer(apiKey) });
     assert.equal(start.status, 200, await start.clone().text());
     const { authorization_url } = (await start.json()) as { authorization_url: string };
-    const done = await authorizeInBrowser(authorization_url, login);
+    const done = await authorizeInBrowser(authorization_url, login, apiKey);
     assert.equal(done.status, 200, done.body);
     return authorization_url;
   }

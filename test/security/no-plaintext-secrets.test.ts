@@ -31,7 +31,7 @@ describe('secrets never appear in plaintext', () => {
     });
     ({ apiKey, userId } = await register(app, 'secretive'));
     const start = (await (await fetch(`${app.url}/api/connect/acme/start`, { headers: bearer(apiKey) })).json()) as { authorization_url: string };
-    assert.equal((await authorizeInBrowser(start.authorization_url, 'secretive')).status, 200);
+    assert.equal((await authorizeInBrowser(start.authorization_url, 'secretive', apiKey)).status, 200);
     mcp = await connectMcp(app.url, apiKey);
     const result = await mcp.callTool({ name: 'whoami', arguments: {} });
     assert.equal(JSON.parse(textOf(result)).id, 'secretive');

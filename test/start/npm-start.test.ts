@@ -98,7 +98,7 @@ describe('npm start with nothing configured', () => {
       apiKey = ((await reg.json()) as { api_key: string }).api_key;
       const start = await fetch(`${url}/api/connect/acme/start`, { headers: { authorization: `Bearer ${apiKey}` } });
       const { authorization_url } = (await start.json()) as { authorization_url: string };
-      const done = await authorizeInBrowser(authorization_url, 'embedded-user');
+      const done = await authorizeInBrowser(authorization_url, 'embedded-user', apiKey);
       assert.equal(done.status, 200, done.body);
     } finally {
       await stop(child);

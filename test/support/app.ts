@@ -250,6 +250,6 @@ export async function connectAccount(app: TestApp, apiKey: string, login: string
   const start = await fetch(`${app.url}/api/connect/acme/start`, { headers: bearer(apiKey) });
   if (start.status !== 200) throw new Error(`start answered ${start.status}: ${await start.text()}`);
   const { authorization_url } = (await start.json()) as { authorization_url: string };
-  const done = await authorizeInBrowser(authorization_url, login);
+  const done = await authorizeInBrowser(authorization_url, login, apiKey);
   if (done.status !== 200) throw new Error(`callback answered ${done.status}: ${done.body}`);
 }

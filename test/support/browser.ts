@@ -21,11 +21,48 @@ const MAX_STEPS = 12;
  * Follows an upstream authorization URL the way a browser would: submits the oidc-provider dev login form as `login`,
  * approves consent, and finally GETs the redirect back to the client's redirect_uri (our callback) — returning that last response.
  */
-export async function authorizeInBrowser(authorizationUrl: string, login: string): Promise<BrowserResponse> {
-  const callback = await authorizeUntilRedirect(authorizationUrl, login);
-  // The callback is another site: the upstream's cookies must not travel with it.
-  const res = await fetch(callback, { redirect: 'manual' });
+export async function authorizeInBrowser(authorizationUrl: string, login: string, apiKey?: string): Promise<BrowserResponse> {
+  let upstreamUrl = authorizationUrl;
+  let ours = new CookieJar();
+  if (isConfirmPage(authorizationUrl)) {
+    if (apiKey === undefined) throw new Error('this authorization_url leads to the confirm page: pass the API key that started it');
+    ({ upstreamUrl, cookies: ours } = await confirmInBrowser(authorizationUrl, apiKey));
+  }
+  const callback = await authorizeUntilRedirect(upstreamUrl, login);
+  // The callback is another site: the upstream's cookies must not travel with it, only ours
+  // (the browser-binding cookie that the confirm page set).
+  const res = await fetch(callback, { redirect: 'manual', headers: ours.headersFor(callback) });
   return { status: res.status, url: callback.href, body: await res.text(), headers: res.headers };
+}
+
+/** Whether an `authorization_url` of GET /api/connect/:provider/start leads to our confirm page (it always does). */
+export function isConfirmPage(url: string): boolean {
+  return new URL(url).pathname === '/connect/confirm';
+}
+
+/**
+ * Confirms an API-started connect flow on our page the way its owner would in a browser: loads
+ * the page (which sets the browser-binding cookie), posts the key with the page's CSRF token,
+ * and returns where the server sends the browser (the upstream login) plus this browser's cookies.
+ */
+export async function confirmInBrowser(confirmUrl: string, apiKey: string, cookies = new CookieJar()): Promise<{ upstreamUrl: string; cookies: CookieJar }> {
+  const url = new URL(confirmUrl);
+  const page = await fetch(url, { headers: cookies.headersFor(url) });
+  cookies.store(url, page.headers.getSetCookie());
+  const html = await page.text();
+  if (page.status !== 200) throw new Error(`confirm page answered ${page.status}: ${html.slice(0, 300)}`);
+  const form = new URLSearchParams();
+  for (const tag of html.match(/<input\b[^>]*>/g) ?? []) {
+    const attrs = attributesOf(tag);
+    if (attrs.type === 'hidden' && attrs.name !== undefined) form.set(attrs.name, attrs.value ?? '');
+  }
+  if (!form.has('use_session')) form.set('api_key', apiKey);
+  const post = new URL('/connect/confirm', url);
+  const res = await fetch(post, { method: 'POST', body: form, redirect: 'manual', headers: cookies.headersFor(post) });
+  cookies.store(post, res.headers.getSetCookie());
+  const location = res.headers.get('location');
+  if (res.status !== 303 || !location) throw new Error(`confirming answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  return { upstreamUrl: location, cookies };
 }
 
 /** Same, but stops before calling the redirect_uri and returns the URL the upstream redirected to (with code & state). */

@@ -53,7 +53,8 @@ export function connectRouter(
     res.set('Cache-Control', 'no-store').json({
       authorization_url: authorizationUrl,
       state,
-      message: 'Open authorization_url in a browser and approve access. The link is valid for 10 minutes and works once.',
+      message:
+        'Open authorization_url in a browser: confirm there with this API key that the connection is yours, then log in and approve access. The link is valid for 10 minutes and works once.',
     });
   });
 
@@ -81,7 +82,7 @@ export function connectRouter(
     } catch (err) {
       if (!(err instanceof CallbackError)) throw err;
       deps.log.info({ provider: req.params.provider, reason: err.code }, 'connect callback refused');
-      sendPage(res, err.code === 'not_found' ? 404 : 400, errorPage('Connection failed', err.description));
+      sendPage(res, err.code === 'not_found' ? 404 : err.code === 'unconfirmed' ? 403 : 400, errorPage('Connection failed', err.description));
     }
   });
 

@@ -7,6 +7,7 @@ import { sameHash, sha256 } from '../../oauth-server/secrets.js';
 import { userForAccount } from '../../oauth-server/sign-in.js';
 import type { WebDeps } from '../deps.js';
 import { withNotice } from '../notices.js';
+import { successPage } from '../../http/pages.js';
 import { messagePage } from '../pages/message.js';
 import { sendPage } from '../respond.js';
 import { startWebSession, webActor, type SessionDeps } from '../sessions.js';
@@ -38,6 +39,12 @@ export function webUpstreamCallback(deps: WebDeps & SessionDeps): SignInCallback
       return;
     }
     try {
+      if (consumed.confirmation === 'confirmed') {
+        // Started through the API and confirmed on /connect/confirm: the person may have no web session here.
+        const { providerName, accountId } = await finishConnect(deps, consumed, query, webActor(req, res));
+        sendPage(res, 200, successPage(providerName, accountId));
+        return;
+      }
       if (consumed.userId !== null) {
         await finishConnect(deps, consumed, query, webActor(req, res));
         res.set('Cache-Control', 'no-store').redirect(303, `${withNotice('/dashboard', 'connected', consumed.provider.id)}#connections`);
