@@ -26,6 +26,7 @@ import { oauthMetadataRouter } from './http/routes/oauth-metadata.js';
 import { oauthRegisterRouter } from './http/routes/oauth-register.js';
 import { oauthSignInCallback } from './http/routes/oauth-sign-in-callback.js';
 import { oauthTokenRouter } from './http/routes/oauth-token.js';
+import { createCreationSlots } from './keys/creation-slots.js';
 import { createKeyService } from './keys/key-service.js';
 import { createIpLimiter } from './limits/ip-limiter.js';
 import { createKeyRateLimiter } from './limits/key-rate-limiter.js';
@@ -88,6 +89,7 @@ export function buildApp(deps: AppDeps): App {
   const limits: LimitSettings = { ...DEFAULT_LIMITS, ...deps.limits };
   const upstream = upstreamLimits(pickUpstreamLimits(deps.limits));
   const keys = createKeyService(pool);
+  const creations = createCreationSlots();
   const limiter = createKeyRateLimiter();
   const usageSync = startUsageSync({ pool, limiter, keys, log, intervalMs: limits.syncIntervalMs });
   const failedAuth = createIpLimiter({ limit: limits.failedAuthPerIp, windowSeconds: limits.failedAuthWindowSeconds });
@@ -132,7 +134,7 @@ export function buildApp(deps: AppDeps): App {
   const cookies = signInCookies(config.publicUrl);
   const signIn = { pool, cipher, registry, publicUrl: config.publicUrl, endpoints, log };
   const clients = createClientDirectory(pool, createClientMetadataResolver(deps.clientMetadataFetch));
-  const web = createWeb({ pool, cipher, registry, publicUrl: config.publicUrl, tokenTimeoutMs: upstream.tokenTimeoutMs, log, keys, limits, auth: authDeps, registrations, usage, browserCookies: cookies });
+  const web = createWeb({ pool, cipher, registry, creations, publicUrl: config.publicUrl, tokenTimeoutMs: upstream.tokenTimeoutMs, log, keys, limits, auth: authDeps, registrations, usage, browserCookies: cookies });
 
   const app = express();
   app.disable('x-powered-by');
@@ -148,7 +150,7 @@ export function buildApp(deps: AppDeps): App {
 
   app.use(healthRouter({ pool }));
   app.use(usersRouter({ pool, keys, registrations }));
-  app.use(keysRouter({ pool, keys, limits, authenticate: auth }));
+  app.use(keysRouter({ pool, keys, creations, limits, authenticate: auth }));
   app.use(auditRouter({ pool, authenticate: auth }));
   app.use(
     connectRouter({

@@ -43,8 +43,22 @@ export interface StatusRead {
   readonly epoch: number;
 }
 
+/** A new secret and its bcrypt hash, made before any transaction (see {@link KeyService.prepare}). */
+export interface PreparedKey {
+  readonly key: string;
+  readonly publicId: string;
+  readonly secretHash: string;
+}
+
 export interface KeyService {
-  mint(db: Queryable, input: MintInput): Promise<MintedKey>;
+  /**
+   * Generates a secret and hashes it. bcrypt takes ~50–80 ms: doing it before the transaction
+   * that stores the key keeps a pool connection and the user's row lock from being held that
+   * long (issue 18, item 5).
+   */
+  prepare(): Promise<PreparedKey>;
+  /** Stores a key (prepared before, or prepared now when not given). */
+  mint(db: Queryable, input: MintInput, prepared?: PreparedKey): Promise<MintedKey>;
   /** Warm path, no I/O at all: the key's record when it is proven and its status is fresh, else undefined. */
   peek(presented: string): ApiKeyRecord | undefined;
   /** The key's record when `presented` is a working key, else undefined. Costs at most one query and one bcrypt. */
@@ -161,9 +175,13 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate }
     beginStatusRead,
     forget,
 
-    async mint(tx, input) {
+    async prepare() {
       const { key, publicId } = generateKey();
-      const secretHash = await bcrypt.hash(key);
+      return { key, publicId, secretHash: await bcrypt.hash(key) };
+    },
+
+    async mint(tx, input, prepared) {
+      const { key, publicId, secretHash } = prepared ?? (await this.prepare());
       const record = await insertKey(tx, { ...input, publicId, secretHash });
       return { apiKey: key, record };
     },

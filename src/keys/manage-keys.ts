@@ -2,8 +2,9 @@ import type { Actor } from '../audit/actor.js';
 import { insertAuditEvent } from '../audit/audit-store.js';
 import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
 import { ForbiddenError, InvalidRequestError, NotFoundError } from '../errors.js';
+import type { CreationSlots } from './creation-slots.js';
 import { effectiveKeyLimits, type LimitSettings } from '../limits/settings.js';
-import type { KeyService, MintedKey } from './key-service.js';
+import type { KeyService, MintedKey, PreparedKey } from './key-service.js';
 import { countLiveKeys, findLiveKeyOfUser, listLiveKeys, retireRotatedKey, revokeKey, type ApiKeyRecord, type RateLimitOverrides } from './key-store.js';
 import { scopesBeyond, type Scope } from './scopes.js';
 
@@ -15,6 +16,8 @@ export const MAX_GRACE_SECONDS = 7 * 24 * 3600;
 export interface ManageKeysDeps {
   pool: Pool;
   keys: KeyService;
+  /** At most a few key creations (and rotations) of one user at once; the rest are 429. */
+  creations: CreationSlots;
   limits: Pick<LimitSettings, 'keyPerMinute' | 'keyPerHour'>;
 }
 
@@ -37,8 +40,9 @@ export async function mintKeyFor(
   keys: KeyService,
   input: { userId: string; name: string | null; scopes: readonly Scope[]; expiresAt: Date | null; rateLimit?: RateLimitOverrides; via: KeyOrigin },
   actor: Actor,
+  prepared?: PreparedKey,
 ): Promise<MintedKey> {
-  const minted = await keys.mint(tx, input);
+  const minted = await keys.mint(tx, input, prepared);
   const r = minted.record;
   await insertAuditEvent(tx, {
     userId: input.userId,
@@ -80,14 +84,22 @@ export async function createKeyAs(deps: ManageKeysDeps, caller: ApiKeyRecord, re
   }
   expiresAt ??= null;
 
-  return withTransaction(deps.pool, async (tx) => {
-    // Serialise key creation per user so the count below cannot be raced past.
-    await tx.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [caller.userId]);
-    if ((await countLiveKeys(tx, caller.userId)) >= MAX_LIVE_KEYS_PER_USER) {
-      throw new InvalidRequestError(`A user can have at most ${MAX_LIVE_KEYS_PER_USER} working keys. Delete one first.`, 'too_many_keys');
-    }
-    return mintKeyFor(tx, deps.keys, { userId: caller.userId, name: request.name ?? null, scopes, expiresAt, rateLimit, via }, actor);
+  return deps.creations.run(caller.userId, async () => {
+    // Hashed before the transaction: the row lock and the pool connection are held for milliseconds, not a bcrypt.
+    const prepared = await deps.keys.prepare();
+    return withTransaction(deps.pool, async (tx) => {
+      await lockUserUnderKeyCap(tx, caller.userId);
+      return mintKeyFor(tx, deps.keys, { userId: caller.userId, name: request.name ?? null, scopes, expiresAt, rateLimit, via }, actor, prepared);
+    });
   });
+}
+
+/** Serialises key creation per user (the row lock) so the count cannot be raced past, then checks it. */
+async function lockUserUnderKeyCap(tx: Queryable, userId: string): Promise<void> {
+  await tx.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
+  if ((await countLiveKeys(tx, userId)) >= MAX_LIVE_KEYS_PER_USER) {
+    throw new InvalidRequestError(`A user can have at most ${MAX_LIVE_KEYS_PER_USER} working keys. Delete one first.`, 'too_many_keys');
+  }
 }
 
 export function listKeysOf(pool: Pool, userId: string): Promise<ApiKeyRecord[]> {
@@ -126,7 +138,10 @@ export interface Rotation {
  * caller lacks would hand the caller those scopes, so that is refused like creating one.
  */
 export async function rotateKeyAs(deps: ManageKeysDeps, caller: ApiKeyRecord, keyId: string, graceSeconds: number, actor: Actor): Promise<Rotation> {
+  const prepared = await deps.creations.run(caller.userId, () => deps.keys.prepare());
   const rotation = await withTransaction(deps.pool, async (tx) => {
+    // During its grace period the old secret still works: the replacement is one more working key.
+    if (graceSeconds > 0) await lockUserUnderKeyCap(tx, caller.userId);
     const old = await findLiveKeyOfUser(tx, caller.userId, keyId, true);
     if (!old) throw new NotFoundError('No such API key (it may already be revoked or expired).');
     if (old.replacedBy) throw new InvalidRequestError('This key has already been rotated; rotate its replacement instead.', 'already_rotated');
@@ -134,7 +149,7 @@ export async function rotateKeyAs(deps: ManageKeysDeps, caller: ApiKeyRecord, ke
     if (beyond.length > 0) {
       throw new ForbiddenError(`This API key cannot rotate a key with scopes it does not have: ${beyond.join(', ')}.`, 'insufficient_scope');
     }
-    const minted = await deps.keys.mint(tx, { userId: old.userId, name: old.name, scopes: old.scopes, expiresAt: old.expiresAt, rateLimit: old.rateLimit });
+    const minted = await deps.keys.mint(tx, { userId: old.userId, name: old.name, scopes: old.scopes, expiresAt: old.expiresAt, rateLimit: old.rateLimit }, prepared);
     const endsAt = await retireRotatedKey(tx, old.id, minted.record.id, graceSeconds);
     await insertAuditEvent(tx, {
       userId: old.userId,

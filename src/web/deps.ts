@@ -1,6 +1,7 @@
 import type { ConnectFlowDeps } from '../connections/connect-flow.js';
 import type { SignInCookies } from '../http/cookies.js';
 import type { AuthenticateDeps } from '../http/middleware/authenticate.js';
+import type { CreationSlots } from '../keys/creation-slots.js';
 import type { KeyService } from '../keys/key-service.js';
 import type { IpLimiter } from '../limits/ip-limiter.js';
 import type { LimitSettings } from '../limits/settings.js';
@@ -11,6 +12,8 @@ import type { UsageRecorder } from '../usage/usage-recorder.js';
 export interface WebDeps extends ConnectFlowDeps {
   log: Logger;
   keys: KeyService;
+  /** The API's per-user bound on key creations in progress. */
+  creations: CreationSlots;
   limits: LimitSettings;
   /** Signing in with a key goes through the API's own checks, including the per-address limit on refused keys. */
   auth: AuthenticateDeps;

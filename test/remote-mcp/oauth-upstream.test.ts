@@ -57,7 +57,7 @@ describe('a remote MCP server behind OAuth, discovered and registered with at ru
     const { authorization_url } = (await start.json()) as { authorization_url: string };
     const done = await authorizeInBrowser(authorization_url, login, apiKey);
     assert.equal(done.status, 200, done.body);
-    return authorization_url;
+    return done.upstreamUrl ?? authorization_url;
   }
 
   async function user(name: string, provider = 'remote'): Promise<{ apiKey: string; mcp: Client; authorizationUrl: string }> {

@@ -12,6 +12,8 @@ export interface BrowserResponse {
   url: string;
   body: string;
   headers: Headers;
+  /** The upstream authorization URL the browser was sent to (after our confirm page, if there was one). */
+  upstreamUrl?: string;
 }
 
 /** Enough redirects and form posts for login + consent, with room to spare; more means a loop. */
@@ -32,7 +34,7 @@ export async function authorizeInBrowser(authorizationUrl: string, login: string
   // The callback is another site: the upstream's cookies must not travel with it, only ours
   // (the browser-binding cookie that the confirm page set).
   const res = await fetch(callback, { redirect: 'manual', headers: ours.headersFor(callback) });
-  return { status: res.status, url: callback.href, body: await res.text(), headers: res.headers };
+  return { status: res.status, url: callback.href, body: await res.text(), headers: res.headers, upstreamUrl };
 }
 
 /** Whether an `authorization_url` of GET /api/connect/:provider/start leads to our confirm page (it always does). */
