@@ -4,6 +4,7 @@ import proxyaddr from 'proxy-addr';
 import helmet from 'helmet';
 import type { Config } from './config.js';
 import { createAccessTokenSource } from './connections/access-tokens.js';
+import { redirectUriFor } from './connections/connect-flow.js';
 import { createConnectionReader } from './connections/connection-cache.js';
 import { createCredentialSource } from './connections/credentials.js';
 import type { Cipher } from './crypto/cipher.js';
@@ -34,6 +35,8 @@ import type { Logger } from './log.js';
 import { createMcpEndpoint, isMcpPost } from './mcp/endpoint.js';
 import { createFastDispatcher } from './mcp/fast-dispatch.js';
 import { createMcpHandler } from './mcp/mcp-server.js';
+import { createRemoteTools } from './mcp/remote-tools.js';
+import { resolveMcpOAuthProvider } from './upstreams/mcp/oauth-provider.js';
 import { createAccessTokenVerifier } from './oauth-server/access-token-verifier.js';
 import { createClientMetadataResolver, type ClientMetadataFetchOptions } from './oauth-server/client-metadata-documents.js';
 import { createClientDirectory } from './oauth-server/clients.js';
@@ -100,7 +103,13 @@ export function buildApp(deps: AppDeps): App {
     connectUrl: (providerId) => `${config.publicUrl}/api/connect/${providerId}/start`,
   });
   const credentials = createCredentialSource({ connections, cipher, tokens, publicUrl: config.publicUrl });
-  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream });
+  registry.setPreparer((provider) =>
+    provider.auth === 'oauth2'
+      ? resolveMcpOAuthProvider(provider, { pool, cipher, redirectUri: (id) => redirectUriFor(config.publicUrl, id), timeoutMs: upstream.tokenTimeoutMs })
+      : Promise.resolve(provider),
+  );
+  const remote = createRemoteTools({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream });
+  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote });
   const authDeps = { keys, limiter, failedAuth, limits };
   const auth = authenticate(authDeps);
   const endpoints = oauthEndpoints(config.publicUrl);
@@ -115,7 +124,7 @@ export function buildApp(deps: AppDeps): App {
     publicUrl: config.publicUrl,
     authenticate: createAuthenticator(authDeps, mcpAuthOptions),
     clientAddress: (req) => proxyaddr(req, trust),
-    fast: createFastDispatcher({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream }),
+    fast: createFastDispatcher({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote }),
     sdk: mcp,
     securityHeaders: helmetHeaders(),
     log,

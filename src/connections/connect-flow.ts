@@ -4,7 +4,7 @@ import { recordAudit } from '../audit/record.js';
 import type { Logger } from '../log.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Pool, Queryable } from '../db/pool.js';
-import { AppError, InvalidRequestError, NotFoundError } from '../errors.js';
+import { AppError, InvalidRequestError, NotFoundError, UpstreamUnavailableError } from '../errors.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { OAuth2ProviderDefinition } from '../providers/schema.js';
 import { upsertConnection } from './connection-store.js';
@@ -40,6 +40,19 @@ export function oauthProvider(registry: ProviderRegistry, providerId: string): O
   return provider;
 }
 
+/**
+ * Completes a provider whose definition is learned at run time (a remote MCP server's OAuth
+ * discovery and client registration) before the flow reads it; a no-op for every other one.
+ */
+export async function readyProvider(registry: ProviderRegistry, providerId: string): Promise<void> {
+  try {
+    await registry.ready(providerId);
+  } catch (err) {
+    const name = registry.provider(providerId)?.name ?? providerId;
+    throw new UpstreamUnavailableError(`${name}'s authorization server could not be discovered or registered with: ${(err as Error).message}. Try again later.`);
+  }
+}
+
 /** Step 1: remember who is connecting (and the PKCE verifier), hand back the upstream URL. */
 export function startConnect(deps: ConnectFlowDeps, userId: string, providerId: string): Promise<{ authorizationUrl: string; state: string }> {
   return beginUpstreamLogin(deps, { userId, providerId, authorizationRequestId: null });
@@ -61,6 +74,7 @@ export interface UpstreamLogin {
  * client's sign-in (oauth-server) or for a sign-in on the web page (web/).
  */
 export async function beginUpstreamLogin(deps: ConnectFlowDeps, login: UpstreamLogin): Promise<{ authorizationUrl: string; state: string }> {
+  await readyProvider(deps.registry, login.providerId);
   const provider = oauthProvider(deps.registry, login.providerId);
   const state = randomBytes(32).toString('base64url');
   const verifier = provider.pkce ? randomBytes(32).toString('base64url') : undefined;
@@ -102,6 +116,11 @@ export interface ConsumedCallback {
  * so it is single-use whatever happens next.
  */
 export async function consumeCallbackState(deps: ConnectFlowDeps, providerId: string, query: CallbackQuery): Promise<ConsumedCallback> {
+  try {
+    await readyProvider(deps.registry, providerId);
+  } catch (err) {
+    throw new CallbackError((err as Error).message, 'temporarily_unavailable');
+  }
   const provider = deps.registry.provider(providerId);
   if (!provider || provider.auth !== 'oauth2') throw new CallbackError(`Unknown provider "${providerId}".`, 'not_found');
   if (!query.state) throw new CallbackError('The link is missing its state parameter. Start connecting again.');

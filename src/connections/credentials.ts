@@ -9,8 +9,8 @@ import { keyCredentials, keyInUse, type KeySource } from './api-keys.js';
 export interface UpstreamCredentials {
   headers: Record<string, string>;
   query: Record<string, string>;
-  /** `oauth`: the user's access token; `user`: their own API key; `fallback`: the operator's key. */
-  source: 'oauth' | KeySource;
+  /** `oauth`: the user's access token; `user`: their own API key; `fallback`: the operator's key; `none`: nothing (an open MCP server). */
+  source: 'oauth' | 'none' | KeySource;
   /** The secret itself, so anything shown to the caller can be scrubbed of it (upstreams echo bad keys). */
   secret: string;
 }
@@ -37,6 +37,7 @@ export function createCredentialSource(deps: { connections: ConnectionReader; ci
   return {
     async get(userId, provider, actor) {
       if (provider.auth === 'oauth2') return bearer(await deps.tokens.get(userId, provider, actor));
+      if (provider.auth === 'none') return { headers: {}, query: {}, source: 'none', secret: '' };
       const used = await keyInUse(deps.connections.find, deps.cipher, userId, provider);
       if (!used) {
         throw new NotConnectedError('not_connected', `You have not set a ${provider.name} API key yet. To set one, ${setKeyInstructions(deps.publicUrl, provider)}.`);

@@ -76,7 +76,8 @@ export async function disconnect(
   providerId: string,
   actor: Actor,
 ): Promise<DisconnectResult> {
-  const provider = deps.registry.provider(providerId);
+  // Revocation needs a remote MCP server's discovered endpoints; without them the local tokens still go.
+  const provider = (await deps.registry.ready(providerId).catch(() => undefined)) ?? deps.registry.provider(providerId);
   if (!provider) throw new NotFoundError(`Unknown provider "${providerId}".`);
   const row = await deleteConnection(deps.pool, userId, providerId);
   if (!row) {

@@ -3,6 +3,7 @@ import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js'
 import type { ProviderRegistry } from '../providers/registry.js';
 import { callTool, type Caller, type ToolCallDeps } from './call-tool.js';
 import { describeTool } from './describe-tool.js';
+import type { RemoteTools } from './remote-tools.js';
 import { canUseTool } from './tool-access.js';
 
 /**
@@ -39,12 +40,14 @@ function response(id: string | number, result: string): string {
   return `{"result":${result},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`;
 }
 
-export function createFastDispatcher(deps: ToolCallDeps & { registry: ProviderRegistry }): FastDispatcher {
+export function createFastDispatcher(deps: ToolCallDeps & { registry: ProviderRegistry; remote: RemoteTools }): FastDispatcher {
   // tools/list depends only on whether the key may write: serialise both answers once.
-  const listFor = (readOnly: boolean): string =>
-    JSON.stringify({ tools: deps.registry.tools.filter((t) => canUseTool(readOnly ? ['tools:read'] : ['tools:write'], t)).map(describeTool) });
-  const listAll = listFor(false);
-  const listReadOnly = listFor(true);
+  const restTools = (readOnly: boolean) => deps.registry.tools.filter((t) => canUseTool(readOnly ? ['tools:read'] : ['tools:write'], t)).map(describeTool);
+  const listAll = JSON.stringify({ tools: restTools(false) });
+  const listReadOnly = JSON.stringify({ tools: restTools(true) });
+  // With remote MCP servers the list is partly per user; the REST part is still built once.
+  const restAll = restTools(false);
+  const restReadOnly = restTools(true);
 
   return {
     dispatch(message, caller, protocolVersion) {
@@ -58,6 +61,10 @@ export function createFastDispatcher(deps: ToolCallDeps & { registry: ProviderRe
         if (!params || !onlyKeys(params, CALL_PARAM_KEYS) || typeof params.name !== 'string') return undefined;
         if (params.arguments !== undefined && !isPlainObject(params.arguments)) return undefined;
         const tool = deps.registry.tool(params.name);
+        const remote = tool ? undefined : deps.remote.owner(params.name);
+        if (remote) {
+          return deps.remote.call(caller, remote, params.name, params.arguments as Record<string, unknown> | undefined).then((result) => response(id, JSON.stringify(result)));
+        }
         // Unknown or out-of-scope tools are rare: the SDK path words those answers.
         if (!tool || !canUseTool(caller.scopes, tool)) return undefined;
         return callTool(deps, caller, tool, params.arguments).then((result: CallToolResult) => response(id, JSON.stringify(result)));
@@ -65,7 +72,11 @@ export function createFastDispatcher(deps: ToolCallDeps & { registry: ProviderRe
       if (method === 'tools/list') {
         if (params && !onlyKeys(params, LIST_PARAM_KEYS)) return undefined;
         if (!caller.scopes.includes('tools:write') && !caller.scopes.includes('tools:read')) return undefined;
-        return Promise.resolve(response(id, caller.scopes.includes('tools:write') ? listAll : listReadOnly));
+        const writes = caller.scopes.includes('tools:write');
+        if (deps.remote.enabled) {
+          return deps.remote.list(caller).then((remote) => response(id, JSON.stringify({ tools: [...(writes ? restAll : restReadOnly), ...remote] })));
+        }
+        return Promise.resolve(response(id, writes ? listAll : listReadOnly));
       }
       if (method === 'ping') {
         if (params && !onlyKeys(params, PING_PARAM_KEYS)) return undefined;

@@ -6,6 +6,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import { VERSION } from '../version.js';
 import { callTool, type Caller, type ToolCallDeps } from './call-tool.js';
 import { describeTool } from './describe-tool.js';
+import type { RemoteTools } from './remote-tools.js';
 import { canUseTool } from './tool-access.js';
 
 export interface McpHandler {
@@ -17,7 +18,7 @@ export interface McpHandler {
  * Stateless streamable HTTP (no Mcp-Session-Id): every request carries its key and any
  * instance can answer it, so the service scales horizontally with no sticky sessions.
  */
-export function createMcpHandler(deps: ToolCallDeps & { registry: ProviderRegistry }): McpHandler {
+export function createMcpHandler(deps: ToolCallDeps & { registry: ProviderRegistry; remote: RemoteTools }): McpHandler {
   function buildServer(caller: Caller): Server {
     const server = new Server(
       { name: 'mcp-oauth-proxy', version: VERSION },
@@ -26,11 +27,16 @@ export function createMcpHandler(deps: ToolCallDeps & { registry: ProviderRegist
         instructions: 'Each tool calls an upstream API as the signed-in user. If a tool says an account is not connected, tell the user how to connect it.',
       },
     );
-    server.setRequestHandler(ListToolsRequestSchema, () => ({
-      tools: deps.registry.tools.filter((tool) => canUseTool(caller.scopes, tool)).map(describeTool),
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({
+      tools: [
+        ...deps.registry.tools.filter((tool) => canUseTool(caller.scopes, tool)).map(describeTool),
+        ...(deps.remote.enabled ? await deps.remote.list(caller) : []),
+      ],
     }));
     server.setRequestHandler(CallToolRequestSchema, async (request) => {
       const tool = deps.registry.tool(request.params.name);
+      const remote = tool ? undefined : deps.remote.owner(request.params.name);
+      if (remote) return deps.remote.call(caller, remote, request.params.name, request.params.arguments);
       if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
       if (!canUseTool(caller.scopes, tool)) {
         // A refused call of a known tool counts too, as an error (callTool counts the others).

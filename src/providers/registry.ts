@@ -19,6 +19,14 @@ export interface ProviderRegistry {
   readonly tools: readonly RegisteredTool[];
   provider(id: string): ProviderDefinition | undefined;
   tool(name: string): RegisteredTool | undefined;
+  /**
+   * The provider once its definition is complete. A remote MCP server behind OAuth learns its
+   * endpoints and client at run time (upstreams/mcp/oauth-provider.ts); every other provider is
+   * complete from the start. Concurrent callers share one preparation; a failed one is retried.
+   */
+  ready(id: string): Promise<ProviderDefinition | undefined>;
+  /** Installs how incomplete providers are completed (app.ts wires the discovery). */
+  setPreparer(prepare: (provider: ProviderDefinition) => Promise<ProviderDefinition>): void;
 }
 
 /** Indexes providers and their tools. Tool names are global in MCP, so a clash is fatal. */
@@ -46,5 +54,39 @@ export function createRegistry(providers: readonly ProviderDefinition[]): Provid
   }
   if (clashes.length > 0) throw new Error(`Tool names must be unique across providers:\n  - ${clashes.join('\n  - ')}`);
   const tools = [...byName.values()];
-  return { providers, tools, provider: (id) => byId.get(id), tool: (name) => byName.get(name) };
+  const preparing = new Map<string, Promise<ProviderDefinition>>();
+  const prepared = new Set<string>();
+  let preparer: ((provider: ProviderDefinition) => Promise<ProviderDefinition>) | undefined;
+  return {
+    get providers() {
+      return [...byId.values()];
+    },
+    tools,
+    provider: (id) => byId.get(id),
+    tool: (name) => byName.get(name),
+    async ready(id) {
+      const provider = byId.get(id);
+      if (!provider || !preparer || provider.auth !== 'oauth2' || !provider.mcp || prepared.has(id)) return provider;
+      let running = preparing.get(id);
+      if (!running) {
+        running = preparer(provider).then(
+          (done) => {
+            byId.set(id, done);
+            prepared.add(id);
+            preparing.delete(id);
+            return done;
+          },
+          (err: unknown) => {
+            preparing.delete(id);
+            throw err;
+          },
+        );
+        preparing.set(id, running);
+      }
+      return running;
+    },
+    setPreparer(prepare) {
+      preparer = prepare;
+    },
+  };
 }

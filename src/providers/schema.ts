@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isMcpEntry, mcpSettings, McpProviderSchema, type McpProviderInput, type McpSettings } from './mcp-schema.js';
 
 /**
  * The providers file, as operators write it (see docs/providers.md).
@@ -103,10 +104,59 @@ export const ApiKeyProviderSchema = z.strictObject({
 
 export const ProviderSchema = z.discriminatedUnion('auth', [OAuth2ProviderSchema, ApiKeyProviderSchema]);
 
-export const ProvidersFileSchema = z.strictObject({ providers: z.array(ProviderSchema) });
+/** Only a remote MCP server can be reached with no credentials at all (see mcp-schema.ts). */
+export interface NoAuthProviderDefinition {
+  id: string;
+  name: string;
+  auth: 'none';
+  api_base_url: string;
+  user_agent?: string | undefined;
+  headers: Record<string, string>;
+  tools: ToolDefinition[];
+  mcp: McpSettings;
+}
 
-export type ProviderDefinition = z.infer<typeof ProviderSchema>;
-export type OAuth2ProviderDefinition = z.infer<typeof OAuth2ProviderSchema>;
-export type ApiKeyProviderDefinition = z.infer<typeof ApiKeyProviderSchema>;
+/** `mcp` is set on providers whose upstream is a remote MCP server (they declare no tools). */
+export type OAuth2ProviderDefinition = z.infer<typeof OAuth2ProviderSchema> & { mcp?: McpSettings };
+export type ApiKeyProviderDefinition = z.infer<typeof ApiKeyProviderSchema> & { mcp?: McpSettings };
+export type ProviderDefinition = OAuth2ProviderDefinition | ApiKeyProviderDefinition | NoAuthProviderDefinition;
+
+/**
+ * Until discovery has run (upstreams/mcp/oauth-discovery.ts), an OAuth MCP provider's endpoints
+ * point at its MCP URL: the operator chose that origin, and nothing is sent there before the
+ * real endpoints replace these.
+ */
+function fromMcpInput(input: McpProviderInput): ProviderDefinition {
+  const mcp = mcpSettings(input);
+  const base = { id: input.id, name: input.name, api_base_url: input.mcp_url, user_agent: input.user_agent, headers: input.headers, tools: [], mcp };
+  if (input.auth === 'none') return { ...base, auth: 'none' };
+  if (input.auth === 'api_key') return { ...base, auth: 'api_key', api_key: input.api_key, validate: undefined, fallback_key: input.fallback_key };
+  return {
+    ...base,
+    auth: 'oauth2',
+    authorization_url: input.mcp_url,
+    token_url: input.mcp_url,
+    revocation_url: undefined,
+    revocation_method: 'POST',
+    scopes: input.scopes,
+    scope_separator: ' ',
+    pkce: true,
+    client_id: input.client_id ?? '',
+    client_secret: input.client_secret,
+    token_auth: input.token_auth ?? (input.client_secret ? 'client_secret_basic' : 'client_secret_post'),
+    // RFC 8707 / MCP authorization: the token is for this MCP server and no other.
+    authorization_params: { ...input.authorization_params, resource: input.mcp_url },
+    account_id_field: undefined,
+  };
+}
+
+const AnyProvider = z.unknown().transform((entry, ctx): ProviderDefinition => {
+  const parsed = isMcpEntry(entry) ? McpProviderSchema.safeParse(entry) : ProviderSchema.safeParse(entry);
+  if (parsed.success) return 'mcp_url' in parsed.data ? fromMcpInput(parsed.data) : parsed.data;
+  for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: issue.path } as Parameters<typeof ctx.addIssue>[0]);
+  return z.NEVER;
+});
+
+export const ProvidersFileSchema = z.strictObject({ providers: z.array(AnyProvider) });
 export type ToolDefinition = z.infer<typeof ToolSchema>;
 export type ParamDefinition = z.infer<typeof ParamSchema>;

@@ -53,7 +53,8 @@ export async function loadDashboard(deps: DashboardDataDeps, userId: string): Pr
   await deps.usage.flush();
   const [providers, keys, events, lines] = await Promise.all([
     Promise.all(
-      deps.registry.providers.map(async (p): Promise<ProviderCard> => ({
+      // A provider that needs no credentials has nothing to connect: it has no card.
+      deps.registry.providers.flatMap((p) => (p.auth === 'none' ? [] : [p])).map(async (p): Promise<ProviderCard> => ({
         id: p.id,
         name: p.name,
         auth: p.auth,

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/log.js';
 import type { Caller } from '../../src/mcp/call-tool.js';
 import { createFastDispatcher } from '../../src/mcp/fast-dispatch.js';
 import { createMcpHandler } from '../../src/mcp/mcp-server.js';
+import { createRemoteTools } from '../../src/mcp/remote-tools.js';
 import { parseProviders } from '../../src/providers/load.js';
 import { createRegistry } from '../../src/providers/registry.js';
 
@@ -47,7 +48,8 @@ describe('the /mcp fast path answers exactly like the SDK', () => {
   const counted: ToolCallOutcome[] = [];
   const usage: UsageRecorder = { record: (call) => void counted.push(call), flush: async () => undefined, start: () => undefined, stop: async () => undefined };
   const credentials = createCredentialSource({ connections: { find: () => Promise.reject(new Error('unused')), forget: () => undefined, close: () => undefined }, cipher: createCipher(randomBytes(32)), tokens, publicUrl: 'http://127.0.0.1:9' });
-  const deps = { registry, credentials, usage, log: createLogger('silent'), publicUrl: 'http://127.0.0.1:9', limits: { apiTimeoutMs: 5_000 } };
+  const base = { registry, credentials, usage, log: createLogger('silent'), publicUrl: 'http://127.0.0.1:9', limits: { apiTimeoutMs: 5_000 } };
+  const deps = { ...base, remote: createRemoteTools(base) };
   const sdk = createMcpHandler(deps);
   const fast = createFastDispatcher(deps);
   const writer: Caller = { userId: 'u1', scopes: ['tools:read', 'tools:write'], keyPrefix: 'sk_x', ip: '127.0.0.1', userAgent: 'test' };

@@ -30,6 +30,10 @@ export interface UpstreamOptions {
    * Tokens still die after `accessTokenTtl`, so a client that trusts them forever sees a 401.
    */
   expiresIn?: 'sent' | 'omitted' | 'null';
+  /** Enable RFC 7591 dynamic client registration (`/reg`); registered clients get refresh tokens too. */
+  dynamicRegistration?: boolean;
+  /** Serves requests before the OAuth server does (resolves true when it answered): e.g. an MCP endpoint on the same origin. */
+  mount?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 /** A running upstream; every counter is live and reflects requests up to now. */
@@ -69,6 +73,13 @@ export interface TestUpstream {
   revokeAccessTokensFor(accountId: string): void;
   /** Lifetime of access tokens issued from now on, in seconds (tokens already issued keep theirs). */
   setAccessTokenTtl(seconds: number): void;
+  /**
+   * The account an unexpired access token was issued to (what a resource server behind this
+   * upstream checks); with `audience`, only a token issued for that resource (RFC 8707) counts.
+   */
+  accountOf(accessToken: string, audience?: string): Promise<string | undefined>;
+  /** Clients registered through dynamic registration so far. */
+  registrations: number;
   close(): Promise<void>;
 }
 
@@ -116,6 +127,12 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
     setAccessTokenTtl(seconds) {
       ttl.accessToken = seconds;
     },
+    async accountOf(value, audience) {
+      const token = await provider.AccessToken.find(value);
+      if (!token || token.isExpired || (audience !== undefined && token.aud !== audience)) return undefined;
+      return token.accountId as string;
+    },
+    registrations: 0,
     async close() {
       if (!server.listening) return;
       // Drop keep-alive sockets (fetch pools them) and pending /api/slow responses, or close() would wait on them.
@@ -128,6 +145,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
   provider.use(async (ctx: { oidc?: { route?: string }; status: number }, next: () => Promise<void>) => {
     await next();
     if (ctx.oidc?.route === 'revocation' && ctx.status === 200) upstream.revocations += 1;
+    if (ctx.oidc?.route === 'registration' && ctx.status === 201) upstream.registrations += 1;
   });
   if (options.expiresIn === 'omitted' || options.expiresIn === 'null') {
     const mode = options.expiresIn;
@@ -180,8 +198,21 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
     oidc(req, res);
   };
 
+  const mount = options.mount;
   dispatch = (req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (mount) {
+      mount(req, res).then(
+        (served) => {
+          if (!served) route(req, res, path);
+        },
+        (err: unknown) => failed(res, err),
+      );
+      return;
+    }
+    route(req, res, path);
+  };
+  const route = (req: IncomingMessage, res: ServerResponse, path: string): void => {
     if (path.startsWith('/api/')) {
       api(req, res).catch((err: unknown) => failed(res, err));
     } else if (req.method === 'POST' && (path === tokenPath || path === revocationPath)) {
@@ -233,13 +264,21 @@ function createProvider(issuer: string, settings: ProviderSettings) {
       devInteractions: { enabled: true },
       revocation: { enabled: true },
       introspection: { enabled: false },
+      registration: { enabled: settings.dynamicRegistration === true },
+      // RFC 8707: a request naming a `resource` gets an opaque token for that audience (an MCP server
+      // behind this upstream checks it); requests without one are served exactly as before.
+      resourceIndicators: {
+        enabled: true,
+        getResourceServerInfo: async (_ctx: unknown, resource: string) => ({ scope: 'read write', audience: resource, accessTokenFormat: 'opaque' }),
+        useGrantedResource: async () => true,
+      },
     },
     // oidc-provider only requires PKCE from public clients by default; the proxy always sends S256,
     // so demanding it here makes a proxy that forgets PKCE fail loudly.
     pkce: { required: () => true },
     // By default a refresh token needs the offline_access scope, which oidc-provider also silently drops
     // unless prompt=consent is sent. Real upstreams issue one anyway, so always issue it to our client.
-    issueRefreshToken: async (_ctx: unknown, client: { clientId: string }) => client.clientId === settings.clientId,
+    issueRefreshToken: async (_ctx: unknown, client: { clientId: string }) => client.clientId === settings.clientId || settings.dynamicRegistration === true,
     // The default rotates a confidential client's refresh token only after 70% of its lifetime has passed,
     // i.e. practically never in a test. Always rotating makes the proxy prove it stores the new token.
     // Reusing a rotated (consumed) token is treated as theft: oidc-provider revokes the whole grant.

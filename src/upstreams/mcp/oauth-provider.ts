@@ -1,0 +1,60 @@
+import type { Cipher } from '../../crypto/cipher.js';
+import type { Pool } from '../../db/pool.js';
+import type { AddressPolicy } from '../../outbound/address-policy.js';
+import type { OAuth2ProviderDefinition } from '../../providers/schema.js';
+import { registeredClient } from './client-registration.js';
+import { discoverAuthorization, DiscoveryError } from './oauth-discovery.js';
+
+export interface McpOAuthDeps {
+  pool: Pool;
+  cipher: Cipher;
+  /** Where the connect flow comes back: `${PUBLIC_URL}/api/connect/<id>/callback`. */
+  redirectUri: (providerId: string) => string;
+  timeoutMs: number;
+  /** Tests allow loopback metadata on another origin; production leaves the default (public only). */
+  addressPolicy?: AddressPolicy;
+}
+
+/** An endpoint learned from metadata: on mcp_url's origin, or HTTPS — never plain HTTP elsewhere. */
+function checkedEndpoint(url: string, mcpOrigin: string, what: string): string {
+  const parsed = new URL(url);
+  if (parsed.origin !== mcpOrigin && parsed.protocol !== 'https:') throw new DiscoveryError(`the ${what} ${url} is neither on the MCP server's origin nor HTTPS`);
+  return parsed.href;
+}
+
+/**
+ * The OAuth 2 provider definition of a remote MCP server, built at run time: the discovered
+ * endpoints, and the operator's client when the providers file names one, else our registered
+ * client. From here on the connect flow, token lifecycle and revocation are the usual ones.
+ */
+export async function resolveMcpOAuthProvider(provider: OAuth2ProviderDefinition, deps: McpOAuthDeps): Promise<OAuth2ProviderDefinition> {
+  const mcp = provider.mcp;
+  if (!mcp) return provider;
+  const found = await discoverAuthorization(mcp.url, { timeoutMs: deps.timeoutMs, ...(deps.addressPolicy ? { addressPolicy: deps.addressPolicy } : {}) });
+  const origin = new URL(mcp.url).origin;
+  // MCP authorization "Scope Selection": the operator's scopes, else what the resource says it supports.
+  const scopes = provider.scopes.length > 0 ? provider.scopes : (found.resourceScopes ?? []);
+  let client = { clientId: provider.client_id, clientSecret: provider.client_secret, tokenAuth: provider.token_auth };
+  if (!provider.client_id) {
+    if (!found.registrationEndpoint) throw new DiscoveryError(`${found.issuer} supports no dynamic client registration; set client_id for ${provider.id}`);
+    client = await registeredClient(deps.pool, deps.cipher, {
+      providerId: provider.id,
+      issuer: found.issuer,
+      registrationEndpoint: checkedEndpoint(found.registrationEndpoint, origin, 'registration endpoint'),
+      redirectUri: deps.redirectUri(provider.id),
+      clientName: 'mcp-oauth-proxy',
+      scopes,
+      timeoutMs: deps.timeoutMs,
+    });
+  }
+  return {
+    ...provider,
+    authorization_url: checkedEndpoint(found.authorizationEndpoint, origin, 'authorization endpoint'),
+    token_url: checkedEndpoint(found.tokenEndpoint, origin, 'token endpoint'),
+    revocation_url: found.revocationEndpoint ? checkedEndpoint(found.revocationEndpoint, origin, 'revocation endpoint') : undefined,
+    scopes,
+    client_id: client.clientId,
+    client_secret: client.clientSecret,
+    token_auth: client.tokenAuth,
+  };
+}
