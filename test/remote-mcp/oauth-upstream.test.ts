@@ -131,4 +131,17 @@ describe('a remote MCP server behind OAuth, discovered and registered with at ru
     assert.equal(after.isError, true);
     assert.match(textOf(after), /not connected Remote/);
   });
+
+  it('registers anew when the upstream forgets our client (invalid_client), and the user reconnects', async () => {
+    const frank = await user('frank');
+    const registrations = oauth.registrations;
+    oauth.forgetRegisteredClients();
+    oauth.revokeAccessTokensFor('frank');
+    const refused = await frank.mcp.callTool({ name: 'remote_whoami', arguments: {} });
+    assert.equal(refused.isError, true);
+    assert.match(textOf(refused), /no longer knows this server's OAuth client/);
+    await connect(frank.apiKey, 'remote', 'frank');
+    assert.equal(oauth.registrations, registrations + 1);
+    assert.equal(textOf(await frank.mcp.callTool({ name: 'remote_whoami', arguments: {} })), 'frank');
+  });
 });
