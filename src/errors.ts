@@ -63,6 +63,13 @@ export class UpstreamUnavailableError extends AppError {
   }
 }
 
+/** The database cannot be reached (down or restarting): not the client's fault, and retrying soon works. */
+export class ServiceUnavailableError extends AppError {
+  constructor(description = 'The service is temporarily unavailable. Please try again in a few seconds.') {
+    super(503, 'temporarily_unavailable', description, { 'Retry-After': '5' });
+  }
+}
+
 export class ServerError extends AppError {
   constructor(description = 'Something went wrong on our side. Please try again.') {
     super(500, 'server_error', description);

@@ -2,9 +2,10 @@ import type { Cipher } from '../crypto/cipher.js';
 import type { Pool } from '../db/pool.js';
 import { InvalidRequestError, NotFoundError, UpstreamUnavailableError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { sendUpstream, upstreamTimedOut } from '../mcp/upstream-request.js';
+import { upstreamTimedOut } from '../outbound/exchange.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ApiKeyProviderDefinition } from '../providers/schema.js';
+import { sendUpstream } from '../upstreams/rest/send-request.js';
 import { connectionAad } from './connect-flow.js';
 import { upsertConnection, type ConnectionRow } from './connection-store.js';
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { tokenEndpointAgent } from '../outbound/agents.js';
+import { exchange, headerValue, upstreamTimedOut, type ExchangeResult } from '../outbound/exchange.js';
 import { DEFAULT_UPSTREAM_LIMITS } from '../outbound/limits.js';
-import { readCapped } from '../outbound/read-capped.js';
 import { retryAfterSeconds } from '../outbound/retry-after.js';
 import type { OAuth2ProviderDefinition } from '../providers/schema.js';
 
@@ -11,6 +12,8 @@ import type { OAuth2ProviderDefinition } from '../providers/schema.js';
 
 /** A token response is a few kilobytes; anything far larger is not one, and is not read whole. */
 const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
+/** Only the status of a revocation answer matters; its body is not kept. */
+const MAX_REVOCATION_RESPONSE_BYTES = 4 * 1024;
 
 export interface TokenSet {
   accessToken: string;
@@ -107,26 +110,20 @@ export async function revokeToken(
   const { headers, body } = clientAuthenticated(provider, form);
   const response = await send(
     url,
-    { method: provider.revocation_method, headers, ...(inPath && provider.revocation_method === 'DELETE' ? {} : { body }) },
-    timeoutMs,
+    { method: provider.revocation_method, headers, body: inPath && provider.revocation_method === 'DELETE' ? undefined : body.toString() },
+    { timeoutMs, maxBytes: MAX_REVOCATION_RESPONSE_BYTES },
     'revocation endpoint',
   );
-  await response.body?.cancel();
-  if (response.ok || (inPath && response.status === 404)) return true;
+  if (ok(response) || (inPath && response.status === 404)) return true;
   throw new TokenRequestError(response.status >= 500 ? 'transient' : 'rejected', `revocation endpoint answered HTTP ${response.status}`);
 }
 
 async function tokenRequest(provider: OAuth2ProviderDefinition, form: Record<string, string>, timeoutMs: number): Promise<TokenSet> {
   const { headers, body } = clientAuthenticated(provider, form);
   const issuedAt = new Date();
-  const response = await send(provider.token_url, { method: 'POST', headers, body }, timeoutMs);
-  let text: string;
-  try {
-    ({ text } = await readCapped(response, MAX_TOKEN_RESPONSE_BYTES));
-  } catch {
-    // The timeout also covers the body; a connection dropped mid-answer is just as transient.
-    throw new TokenRequestError('transient', 'token endpoint did not finish its answer');
-  }
+  // The timeout also covers the body; a connection dropped mid-answer is as transient as one refused.
+  const response = await send(provider.token_url, { method: 'POST', headers, body: body.toString() }, { timeoutMs, maxBytes: MAX_TOKEN_RESPONSE_BYTES });
+  const text = response.text;
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -135,12 +132,12 @@ async function tokenRequest(provider: OAuth2ProviderDefinition, form: Record<str
   }
   const error = typeof (json as { error?: unknown })?.error === 'string' ? (json as { error: string }).error : undefined;
   // Some upstreams (GitHub) report errors with HTTP 200 and an `error` field.
-  if (!response.ok || error !== undefined) {
+  if (!ok(response) || error !== undefined) {
     const description = (json as { error_description?: unknown })?.error_description;
     const detail = `${error ?? `HTTP ${response.status}`}${typeof description === 'string' ? `: ${description.slice(0, 200)}` : ''}`;
     const kind = classifyTokenError(response.status, error);
     if (kind === 'transient') {
-      throw new TokenRequestError(kind, `token endpoint unavailable (${detail})`, retryAfterSeconds(response.headers.get('retry-after')));
+      throw new TokenRequestError(kind, `token endpoint unavailable (${detail})`, retryAfterSeconds(headerValue(response.headers, 'retry-after')));
     }
     throw new TokenRequestError(kind, `token endpoint refused the request (${detail})`);
   }
@@ -191,8 +188,8 @@ function accountIdOf(provider: OAuth2ProviderDefinition, response: Record<string
 
 /** RFC 6749 §2.3.1: Basic credentials are the form-urlencoded id and secret. */
 function clientAuthenticated(provider: OAuth2ProviderDefinition, form: Record<string, string>): { headers: Record<string, string>; body: URLSearchParams } {
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
-  if (provider.user_agent) headers['user-agent'] = provider.user_agent;
+  // Some token endpoints refuse requests without a User-Agent; fetch used to send "node".
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'user-agent': provider.user_agent ?? 'mcp-oauth-proxy' };
   const body = new URLSearchParams(form);
   if (provider.token_auth === 'client_secret_basic' && provider.client_secret) {
     const credentials = `${formEncode(provider.client_id)}:${formEncode(provider.client_secret)}`;
@@ -208,11 +205,28 @@ function formEncode(value: string): string {
   return encodeURIComponent(value).replace(/%20/g, '+');
 }
 
-async function send(url: string, init: RequestInit, timeoutMs: number, endpoint = 'token endpoint'): Promise<Response> {
+function ok(response: ExchangeResult): boolean {
+  return response.status >= 200 && response.status < 300;
+}
+
+/**
+ * One request to a token or revocation endpoint over the shared outbound exchange. A redirect
+ * counts as "could not be reached" (it may not be followed: it would carry the client secret
+ * elsewhere), as fetch's `redirect: 'error'` reported it.
+ */
+async function send(
+  url: string,
+  request: { method: 'POST' | 'DELETE'; headers: Record<string, string>; body: string | undefined },
+  bounds: { timeoutMs: number; maxBytes: number },
+  endpoint = 'token endpoint',
+): Promise<ExchangeResult> {
+  let response: ExchangeResult;
   try {
-    return await fetch(url, { ...init, redirect: 'error', signal: AbortSignal.timeout(timeoutMs) });
+    response = await exchange(tokenEndpointAgent, { url: new URL(url), ...request }, bounds);
   } catch (err) {
-    const reason = (err as Error).name === 'TimeoutError' ? `did not answer within ${timeoutMs / 1000} s` : 'could not be reached';
+    const reason = upstreamTimedOut(err) ? `did not answer within ${bounds.timeoutMs / 1000} s` : 'could not be reached';
     throw new TokenRequestError('transient', `${endpoint} ${reason}`);
   }
+  if (response.status >= 300 && response.status < 400) throw new TokenRequestError('transient', `${endpoint} could not be reached`);
+  return response;
 }

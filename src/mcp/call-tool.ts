@@ -3,12 +3,15 @@ import type { Actor } from '../audit/actor.js';
 import { NotConnectedError, RefreshBusyError } from '../connections/access-tokens.js';
 import { scrubSecret, setKeyInstructions, type CredentialSource, type UpstreamCredentials } from '../connections/credentials.js';
 import { TokenRequestError } from '../connections/oauth-client.js';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import type { Logger } from '../log.js';
 import type { UpstreamLimits } from '../outbound/limits.js';
 import type { RegisteredTool } from '../providers/registry.js';
 import type { ApiKeyProviderDefinition, ProviderDefinition } from '../providers/schema.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
-import { buildUpstreamRequest, MAX_RESULT_BYTES, sendUpstream, UnsafeArgumentError, upstreamTimedOut, type UpstreamResponse } from './upstream-request.js';
+import { upstreamTimedOut } from '../outbound/exchange.js';
+import { buildUpstreamRequest, UnsafeArgumentError } from '../upstreams/rest/build-request.js';
+import { MAX_RESULT_BYTES, sendUpstream, type UpstreamResponse } from '../upstreams/rest/send-request.js';
 
 /**
  * Who is calling: resolved from their key or token before any MCP message is read. It is also
@@ -93,6 +96,10 @@ async function runTool(deps: ToolCallDeps, caller: Caller, tool: RegisteredTool,
   } catch (err) {
     if (err instanceof NotConnectedError) return errorResult(err.message);
     if (err instanceof TokenRequestError || err instanceof RefreshBusyError) return errorResult(refreshFailure(provider, err, deps.log));
+    if (isDatabaseUnavailable(err)) {
+      deps.log.warn({ tool: tool.name, err: (err as Error).message }, 'tool call failed: database unavailable');
+      return errorResult('The service is temporarily unavailable (its database cannot be reached). Try again in a few seconds.');
+    }
     if (upstreamTimedOut(err)) return errorResult(`${provider.name} did not answer within ${deps.limits.apiTimeoutMs / 1000} s. Try again later.`);
     const message = credentials ? scrubSecret((err as Error).message, credentials.secret) : (err as Error).message;
     deps.log.warn({ tool: tool.name, err: message }, 'tool call failed');

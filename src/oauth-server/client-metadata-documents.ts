@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { publicAddressesOnly, type AddressPolicy } from './address-policy.js';
+import { publicAddressesOnly, type AddressPolicy } from '../outbound/address-policy.js';
 import { redirectUriProblem } from './redirect-uris.js';
-import { safeGet, SafeFetchError } from './safe-fetch.js';
+import { safeGet, SafeFetchError } from '../outbound/safe-get.js';
 
 /**
  * Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document, MCP SEP-991): a

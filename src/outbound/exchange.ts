@@ -116,3 +116,14 @@ export function exchange(dispatcher: Dispatcher, request: ExchangeRequest, bound
     }
   });
 }
+
+/** The exchange's deadline passed (undici's own header/body timers are off for these requests). */
+export function upstreamTimedOut(err: unknown): boolean {
+  return err instanceof Error && err.name === 'TimeoutError';
+}
+
+/** One header's value (the first, when it came more than once), or null when absent. */
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | null {
+  const value = headers[name];
+  return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
+}

@@ -43,6 +43,8 @@ export interface TestAppOptions {
   connectionCacheMs?: number;
   /** Where log lines go instead of `logs` (a spawned app process sends them to stderr). */
   logTo?: Writable;
+  /** pino level (default `debug`); the secrets test runs at `trace`. */
+  logLevel?: string;
   /**
    * Limits to use instead of the defaults: shorter upstream timeouts (timeout tests take
    * milliseconds, not 30 s), key and address limits (registrations per address are relaxed unless given).
@@ -71,7 +73,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
         done();
       },
     });
-  const log = createLogger('debug', sink);
+  const log = createLogger(options.logLevel ?? 'debug', sink);
   const raw = typeof options.providers === 'function' ? await options.providers(url) : (options.providers ?? []);
   const registry = createRegistry(parseProviders({ providers: raw }, { ...process.env, ...options.env }));
   const pool = createPool(options.databaseUrl);

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { exchange, type ExchangeRequest } from '../../src/outbound/exchange.js';
-import { upstreamTimedOut } from '../../src/mcp/upstream-request.js';
+import { upstreamTimedOut } from '../../src/outbound/exchange.js';
 
 /** A real HTTP server whose routes misbehave in the ways an upstream can. */
 describe('exchange: one bounded HTTP request over undici', () => {

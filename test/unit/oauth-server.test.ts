@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { publicAddressesOnly } from '../../src/oauth-server/address-policy.js';
+import { publicAddressesOnly } from '../../src/outbound/address-policy.js';
 import { metadataUrlProblem } from '../../src/oauth-server/client-metadata-documents.js';
 import { isOurResource, oauthEndpoints } from '../../src/oauth-server/endpoints.js';
 import { cspSourceFor, redirectUriMatches, redirectUriProblem } from '../../src/oauth-server/redirect-uris.js';

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { AppError, InvalidRequestError, NotFoundError, PayloadTooLargeError, ServerError } from '../../errors.js';
+import { isDatabaseUnavailable } from '../../db/unavailable.js';
+import { AppError, InvalidRequestError, NotFoundError, PayloadTooLargeError, ServerError, ServiceUnavailableError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 
 export const notFound: RequestHandler = (req) => {
@@ -15,7 +16,9 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) return next(err);
     const error = toAppError(err);
-    if (error instanceof ServerError) {
+    if (error instanceof ServiceUnavailableError) {
+      log.warn({ err: (err as Error).message, method: req.method, path: req.path }, 'database unavailable');
+    } else if (error instanceof ServerError) {
       log.error({ err, method: req.method, path: req.path }, 'unhandled error');
     }
     res.status(error.status).set(error.headers).json(error.toResponseObject());
@@ -24,6 +27,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
 
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (isDatabaseUnavailable(err)) return new ServiceUnavailableError();
   // body-parser's errors carry a `type`; map the ones a client causes.
   const type = (err as { type?: unknown })?.type;
   if (type === 'entity.parse.failed') return new InvalidRequestError('The request body is not valid JSON.');

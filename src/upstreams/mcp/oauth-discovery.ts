@@ -1,8 +1,8 @@
 import { Agent } from 'undici';
 import { z } from 'zod';
 import { exchange } from '../../outbound/exchange.js';
-import { publicAddressesOnly, type AddressPolicy } from '../../oauth-server/address-policy.js';
-import { safeGet } from '../../oauth-server/safe-fetch.js';
+import { publicAddressesOnly, type AddressPolicy } from '../../outbound/address-policy.js';
+import { safeGet } from '../../outbound/safe-get.js';
 
 /** What an MCP client must learn before it can send a user to the upstream's authorization server. */
 export interface DiscoveredAuthorization {

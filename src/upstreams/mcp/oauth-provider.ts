@@ -1,6 +1,6 @@
 import type { Cipher } from '../../crypto/cipher.js';
 import type { Pool } from '../../db/pool.js';
-import type { AddressPolicy } from '../../oauth-server/address-policy.js';
+import type { AddressPolicy } from '../../outbound/address-policy.js';
 import type { OAuth2ProviderDefinition } from '../../providers/schema.js';
 import { forgetRegistration, registeredClient } from './client-registration.js';
 import type { ProviderRegistry } from '../../providers/registry.js';

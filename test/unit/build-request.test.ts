@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildUpstreamRequest, UnsafeArgumentError } from '../../src/mcp/upstream-request.js';
+import { buildUpstreamRequest, UnsafeArgumentError } from '../../src/upstreams/rest/build-request.js';
 import { parseProviders } from '../../src/providers/load.js';
 import type { ParamDefinition, ProviderDefinition, ToolDefinition } from '../../src/providers/schema.js';
 
