@@ -112,6 +112,18 @@ async function staticToken(upstream: UpstreamEndpoints, redirectUri: string): Pr
   return body.access_token;
 }
 
+/** Headers of an initialised session at the remote MCP server, for calling it directly as a client would. */
+async function directMcpSession(url: string, key: string): Promise<Record<string, string>> {
+  const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${key}` };
+  const init = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } }) });
+  const session = init.headers.get('mcp-session-id');
+  await init.text();
+  if (!session) throw new Error('the remote MCP server opened no session');
+  const withSession = { ...headers, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
+  await (await fetch(url, { method: 'POST', headers: withSession, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).text();
+  return { authorization: withSession.authorization, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
+}
+
 /** autocannon in its own process, JSON out. */
 function autocannon(name: string, url: string, options: { method?: string; headers?: Record<string, string>; body?: string }): Measured {
   const args = [path.join(ROOT, 'node_modules/autocannon/autocannon.js'), '-c', String(CONNECTIONS), '-d', String(DURATION), '-j'];
@@ -175,11 +187,19 @@ async function main(): Promise<void> {
     const { line } = await startChild(process.execPath, ['--import', 'tsx', 'bench/upstream-process.ts', JSON.stringify([`${serverUrl}/api/connect/acme/callback`, benchRedirect])], {}, (l) => l.startsWith('{'));
     const upstream = JSON.parse(line) as UpstreamEndpoints;
 
+    // Issue 12: a remote MCP server as upstream, behind a static key (the same one both ways).
+    const mcpKey = randomBytes(24).toString('base64url');
+    const { line: mcpLine } = await startChild(process.execPath, ['--import', 'tsx', 'bench/mcp-upstream-process.ts'], { MCP_UPSTREAM_KEY: mcpKey }, (l) => l.startsWith('{'));
+    const mcpUpstreamUrl = (JSON.parse(mcpLine) as { url: string }).url;
+
     const providersFile = path.join(dataDir, 'providers.json');
     await writeFile(
       providersFile,
       JSON.stringify({
-        providers: [upstreamProvider(upstream, { tools: [{ name: 'whoami', description: 'Who am I upstream', method: 'GET', path: '/me' }] })],
+        providers: [
+          upstreamProvider(upstream, { tools: [{ name: 'whoami', description: 'Who am I upstream', method: 'GET', path: '/me' }] }),
+          { id: 'remote', name: 'Remote', auth: 'api_key', mcp_url: mcpUpstreamUrl, api_key: { header: 'Authorization', template: 'Bearer {key}' } },
+        ],
       }),
     );
     process.stdout.write('starting the server on embedded PostgreSQL…\n');
@@ -201,6 +221,10 @@ async function main(): Promise<void> {
     const connected = await authorizeInBrowser(start.authorization_url, 'bench-user');
     if (connected.status !== 200) throw new Error(`connect failed: ${connected.body}`);
 
+    const putKey = await fetch(`${serverUrl}/api/connect/remote/key`, { method: 'PUT', headers: { authorization: `Bearer ${reg.api_key}`, 'content-type': 'application/json' }, body: JSON.stringify({ api_key: mcpKey }) });
+    if (putKey.status !== 200) throw new Error(`setting the remote MCP key failed: ${await putKey.text()}`);
+    const directSession = await directMcpSession(mcpUpstreamUrl, mcpKey);
+
     const token = await staticToken(upstream, benchRedirect);
     await startChild(process.execPath, ['--import', 'tsx', 'bench/baseline-server.ts'], { PORT: String(baselinePort), UPSTREAM_API: upstream.apiBaseUrl, UPSTREAM_TOKEN: token }, (l) => l === 'ready');
 
@@ -213,6 +237,8 @@ async function main(): Promise<void> {
     ] as const) {
       for (let i = 0; i < 50; i++) await (await fetch(url, { method: 'POST', headers, body: call })).text();
     }
+    const remoteWarm = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'remote_whoami', arguments: {} } });
+    for (let i = 0; i < 50; i++) await (await fetch(`${serverUrl}/mcp`, { method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${reg.api_key}` }, body: remoteWarm })).text();
 
     const idleRss = await currentRssMb(server.pid as number);
     process.stdout.write(`server RSS before load: ${idleRss} MB\n`);
@@ -220,6 +246,10 @@ async function main(): Promise<void> {
     // BENCH_ONLY=server measures only this server (for profiling it with BENCH_PROFILE=1).
     const only = process.env.BENCH_ONLY === 'server';
     const skipped = (name: string): Measured => ({ name, requests_per_sec: 0, latency_p50_ms: 0, latency_p99_ms: 0, errors: 0, non_2xx: 0, total: 0 });
+    const remoteCall = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
+    const proxiedCall = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'remote_whoami', arguments: {} } });
+    const mcpDirect = only ? skipped('remote MCP (skipped)') : autocannon('remote MCP server tools/call (direct)', mcpUpstreamUrl, { method: 'POST', headers: { ...mcpHeaders, ...directSession }, body: remoteCall });
+    const mcpProxied = autocannon('mcp-oauth-proxy → remote MCP tools/call', `${serverUrl}/mcp`, { method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${reg.api_key}` }, body: proxiedCall });
     const direct = only ? skipped('upstream (skipped)') : autocannon('upstream GET /api/me (direct)', `${upstream.apiBaseUrl}/me`, { headers: { authorization: `Bearer ${token}` } });
     const baseline = only ? skipped('baseline (skipped)') : autocannon('baseline SDK server tools/call', `http://127.0.0.1:${baselinePort}/mcp`, { method: 'POST', headers: mcpHeaders, body: call });
     const ours = autocannon('mcp-oauth-proxy tools/call', `${serverUrl}/mcp`, { method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${reg.api_key}` }, body: call });
@@ -231,7 +261,10 @@ async function main(): Promise<void> {
       machine: { cpus: os.cpus().length, node: process.version },
       connections: CONNECTIONS,
       duration_s: DURATION,
-      targets: [direct, baseline, ours],
+      targets: [direct, baseline, ours, mcpDirect, mcpProxied],
+      // Issue 12's target: through this server ≥ 80 % of the remote MCP server's own throughput.
+      ratio_remote_mcp_proxied_over_direct: Math.round((mcpProxied.requests_per_sec / mcpDirect.requests_per_sec) * 100) / 100,
+      remote_mcp_added_p50_ms: Math.round((mcpProxied.latency_p50_ms - mcpDirect.latency_p50_ms) * 100) / 100,
       ratio_server_over_baseline: Math.round((ours.requests_per_sec / baseline.requests_per_sec) * 100) / 100,
       ratio_server_over_direct: Math.round((ours.requests_per_sec / direct.requests_per_sec) * 100) / 100,
       server_rss_before_load_mb: idleRss,
@@ -244,6 +277,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `server/baseline: ${results.ratio_server_over_baseline}×   server/direct: ${results.ratio_server_over_direct}×   server peak RSS: ${rss} MB\n`,
     );
+    process.stdout.write(`remote MCP through this server / direct: ${results.ratio_remote_mcp_proxied_over_direct}×   added p50: ${results.remote_mcp_added_p50_ms} ms\n`);
     if (results.goals) {
       for (const g of results.goals) process.stdout.write(`${g.met ? 'met    ' : 'NOT MET'}  ${g.goal}: ${g.measured}\n`);
     }

@@ -1,7 +1,7 @@
 /**
  * `npm run screenshots`: drives the web page in headless Chromium through every screen, at
  * desktop (1280×800) and phone (390×844) widths, and writes docs/screenshots/<screen>-<width>.png
- * (the README's "Web page" section shows them). Uses the test fixtures: a fresh database, the
+ * (docs/web.md shows them). Uses the test fixtures: a fresh database, the
  * oidc-provider upstream with its real login page and the API-key upstream; needs the test
  * PostgreSQL and /usr/bin/chromium.
  */

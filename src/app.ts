@@ -37,7 +37,7 @@ import { createMcpEndpoint, isMcpPost } from './mcp/endpoint.js';
 import { createFastDispatcher } from './mcp/fast-dispatch.js';
 import { createMcpHandler } from './mcp/mcp-server.js';
 import { createRemoteTools } from './mcp/remote-tools.js';
-import { resolveMcpOAuthProvider } from './upstreams/mcp/oauth-provider.js';
+import { forgetRejectedClient, resolveMcpOAuthProvider } from './upstreams/mcp/oauth-provider.js';
 import { createAccessTokenVerifier } from './oauth-server/access-token-verifier.js';
 import { createClientMetadataResolver, type ClientMetadataFetchOptions } from './oauth-server/client-metadata-documents.js';
 import { createClientDirectory } from './oauth-server/clients.js';
@@ -110,7 +110,10 @@ export function buildApp(deps: AppDeps): App {
       ? resolveMcpOAuthProvider(provider, { pool, cipher, redirectUri: (id) => redirectUriFor(config.publicUrl, id), timeoutMs: upstream.tokenTimeoutMs })
       : Promise.resolve(provider),
   );
-  const remote = createRemoteTools({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream });
+  const remote = createRemoteTools({
+    registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream,
+    clientRejected: (providerId, err) => forgetRejectedClient(pool, registry, providerId, err),
+  });
   const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote });
   const authDeps = { keys, limiter, failedAuth, limits };
   const auth = authenticate(authDeps);

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
 
   if (providers.providers.length === 0) {
     // Not an error (the web page, keys and OAuth endpoints work), but /mcp would list no tools.
-    log.warn('no providers configured, so MCP clients will see no tools: set OWNERREZ_CLIENT_ID and OWNERREZ_CLIENT_SECRET for the OwnerRez preset, or PROVIDERS_FILE (see README "Providers file")');
+    log.warn('no providers configured, so MCP clients will see no tools: set OWNERREZ_CLIENT_ID and OWNERREZ_CLIENT_SECRET for the OwnerRez preset, or PROVIDERS_FILE (see docs/providers.md)');
   }
 
   const key = config.encryptionKey ?? (await loadOrCreateDevKey(config.dataDir, log));

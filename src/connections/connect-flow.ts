@@ -11,6 +11,7 @@ import { upsertConnection } from './connection-store.js';
 import { buildAuthorizationUrl, exchangeCode, TokenRequestError, type TokenSet } from './oauth-client.js';
 import { confirmPendingConnect } from './connect-confirmation.js';
 import { consumeState, insertState, type Confirmation } from './state-store.js';
+import { forgetRejectedClient } from '../upstreams/mcp/oauth-provider.js';
 
 /** A callback that cannot complete; rendered as an HTML error page (always 4xx). */
 export class CallbackError extends AppError {
@@ -192,7 +193,11 @@ export async function exchangeCallbackCode(deps: ConnectFlowDeps, consumed: Cons
         : undefined,
     }, deps.tokenTimeoutMs);
   } catch (err) {
-    if (err instanceof TokenRequestError) throw new CallbackError(`Could not finish connecting ${provider.name}: ${err.message}.`, 'exchange_failed');
+    if (err instanceof TokenRequestError) {
+      // A remote MCP server that forgot our registered client: the next start registers anew.
+      const again = (await forgetRejectedClient(deps.pool, deps.registry, provider.id, err)) ? ' Start connecting again.' : '';
+      throw new CallbackError(`Could not finish connecting ${provider.name}: ${err.message}.${again}`, 'exchange_failed');
+    }
     throw err;
   }
 }

@@ -43,7 +43,7 @@ export function createCredentialSource(deps: { connections: ConnectionReader; ci
         throw new NotConnectedError('not_connected', `You have not set a ${provider.name} API key yet. To set one, ${setKeyInstructions(deps.publicUrl, provider)}.`);
       }
       // Built field by field: on Node 20 `{ ...spread, newField }` per call is several times slower
-      // and makes V8 promote the call's objects (see README "Performance").
+      // and makes V8 promote the call's objects (see docs/performance.md).
       const { headers, query } = keyCredentials(provider, used.key);
       return { headers, query, source: used.source, secret: used.key };
     },

@@ -8,7 +8,7 @@ import { secondsUntilReset, windowStart, WINDOWS, type WindowName } from './wind
  * not yet sent to PostgreSQL and reads back the global per-window totals in the same statement.
  * A request is admitted when `global total at the last sync + this instance's requests since`
  * is under the limit. One instance alone therefore never overshoots; with N instances a key can
- * overshoot by what the other N−1 instances admit for it between two syncs (see README).
+ * overshoot by what the other N−1 instances admit for it between two syncs (see docs/api.md "Rate limits").
  */
 export interface KeyRateLimiter {
   /** Counts one request unless the key is over a limit; the decision carries the header values. */

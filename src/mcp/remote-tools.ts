@@ -23,6 +23,8 @@ export interface RemoteToolsDeps {
   log: Logger;
   publicUrl: string;
   limits: { apiTimeoutMs: number };
+  /** Called with a failed token request; true when it was our registered client being forgotten upstream. */
+  clientRejected?: (providerId: string, err: unknown) => Promise<boolean>;
 }
 
 /** A user's tools on remote MCP servers (issue 12): listed per connection, calls forwarded as they are. */
@@ -165,6 +167,9 @@ export function createRemoteTools(options: RemoteToolsDeps): RemoteTools {
         // Passed on as it came: content, structuredContent, isError and _meta are the upstream's.
         return result;
       } catch (err) {
+        if (err instanceof TokenRequestError && (await deps.clientRejected?.(provider.id, err))) {
+          return errorResult(`${provider.name} no longer knows this server's OAuth client; a new one is registered when you reconnect: GET ${deps.publicUrl}/api/connect/${provider.id}/start with your API key, then open the authorization_url it returns.`);
+        }
         if (err instanceof NotConnectedError && name === `${provider.mcp.toolPrefix}connect`) return { content: [{ type: 'text', text: err.message }] };
         if (!(err instanceof NotConnectedError)) deps.log.warn({ provider: provider.id, tool: name, err: failure(provider, err, credentials) }, 'remote MCP tool call failed');
         return errorResult(failure(provider, err, credentials));

@@ -23,9 +23,10 @@ export interface ConsentView {
 
 export type AuthorizeOutcome = ({ kind: 'redirect' } & SignInOutcome) | ({ kind: 'consent' } & ConsentView);
 
-/** The providers a user can sign in with: those with an OAuth login. */
+/** The providers a user can sign in with: those with an OAuth login that names the account. */
 export function signInProviders(deps: SignInDeps): Array<{ id: string; name: string }> {
-  return deps.registry.providers.filter((p: ProviderDefinition) => p.auth === 'oauth2').map((p) => ({ id: p.id, name: p.name }));
+  // A remote MCP server's OAuth names no account (no id_token): it connects, it does not sign in.
+  return deps.registry.providers.filter((p: ProviderDefinition) => p.auth === 'oauth2' && !p.mcp).map((p) => ({ id: p.id, name: p.name }));
 }
 
 /**

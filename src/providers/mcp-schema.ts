@@ -17,6 +17,8 @@ export interface McpSettings {
   readonly include: readonly string[] | undefined;
   /** Upstream tool names never to offer. */
   readonly exclude: readonly string[];
+  /** Set at run time when the OAuth client came from our own RFC 7591 registration (not the operator's). */
+  readonly registeredClient?: boolean;
 }
 
 const HeaderName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/, 'must be an HTTP header name');

@@ -25,6 +25,8 @@ export interface ProviderRegistry {
    * complete from the start. Concurrent callers share one preparation; a failed one is retried.
    */
   ready(id: string): Promise<ProviderDefinition | undefined>;
+  /** The run-time part of a provider's definition is stale (its registered client was forgotten): prepare it again on next use. */
+  invalidate(id: string): void;
   /** Installs how incomplete providers are completed (app.ts wires the discovery). */
   setPreparer(prepare: (provider: ProviderDefinition) => Promise<ProviderDefinition>): void;
 }
@@ -54,6 +56,8 @@ export function createRegistry(providers: readonly ProviderDefinition[]): Provid
   }
   if (clashes.length > 0) throw new Error(`Tool names must be unique across providers:\n  - ${clashes.join('\n  - ')}`);
   const tools = [...byName.values()];
+  // The preparer always starts from the providers file's definition, never from an earlier result.
+  const originals = new Map(byId);
   const preparing = new Map<string, Promise<ProviderDefinition>>();
   const prepared = new Set<string>();
   let preparer: ((provider: ProviderDefinition) => Promise<ProviderDefinition>) | undefined;
@@ -69,7 +73,7 @@ export function createRegistry(providers: readonly ProviderDefinition[]): Provid
       if (!provider || !preparer || provider.auth !== 'oauth2' || !provider.mcp || prepared.has(id)) return provider;
       let running = preparing.get(id);
       if (!running) {
-        running = preparer(provider).then(
+        running = preparer(originals.get(id) ?? provider).then(
           (done) => {
             byId.set(id, done);
             prepared.add(id);
@@ -84,6 +88,9 @@ export function createRegistry(providers: readonly ProviderDefinition[]): Provid
         preparing.set(id, running);
       }
       return running;
+    },
+    invalidate(id) {
+      prepared.delete(id);
     },
     setPreparer(prepare) {
       preparer = prepare;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isMcpEntry, mcpSettings, McpProviderSchema, type McpProviderInput, type McpSettings } from './mcp-schema.js';
 
 /**
- * The providers file, as operators write it (see README "Providers file").
+ * The providers file, as operators write it (see docs/providers.md).
  * Parsed strictly: an unknown key is far more often a typo than an intention,
  * and a typo in `token_auth` or `pkce` silently weakens security.
  */

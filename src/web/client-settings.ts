@@ -24,8 +24,9 @@ export function clientSettings(publicUrl: string, apiKey: string | undefined): C
     mcpServers: {
       [SERVER_NAME]: {
         command: 'npx',
+        // -y: without it npx asks before installing, and refuses where npm's `yes` is false.
         // Claude Desktop on Windows mangles spaces inside args, so the header value comes from env.
-        args: ['mcp-remote', mcpUrl, '--header', 'Authorization:${AUTH_HEADER}'],
+        args: ['-y', 'mcp-remote', mcpUrl, '--header', 'Authorization:${AUTH_HEADER}'],
         env: { AUTH_HEADER: authorization },
       },
     },

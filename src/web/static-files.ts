@@ -40,7 +40,7 @@ export function assetUrl(name: AssetName): string {
   return `/static/${name}?v=${(assets.get(name) as Asset).version}`;
 }
 
-/** Size in bytes of an asset (for the README's measurements and the page-size test). */
+/** Size in bytes of an asset (for the measurements in docs/web.md and the page-size test). */
 export function assetSize(name: AssetName): number {
   return (assets.get(name) as Asset).body.length;
 }

@@ -14,6 +14,7 @@ import { createMcpHandler } from '../../src/mcp/mcp-server.js';
 import { createRemoteTools } from '../../src/mcp/remote-tools.js';
 import { parseProviders } from '../../src/providers/load.js';
 import { createRegistry } from '../../src/providers/registry.js';
+import { startMcpUpstream, type McpUpstream } from '../remote-mcp/support/mcp-upstream.js';
 
 /**
  * The fast path must answer exactly as the SDK would. A server routes each request to one or
@@ -39,11 +40,14 @@ describe('the /mcp fast path answers exactly like the SDK', () => {
               { name: 'echo', description: 'Echo', method: 'POST', path: '/echo', params: { message: { type: 'string', in: 'body', required: true } } },
             ],
           },
+          // A remote MCP server (issue 12): its tools join the list per user, its calls are forwarded.
+          { id: 'remote', name: 'Remote', auth: 'none', mcp_url: 'http://127.0.0.1:9/mcp', tool_prefix: 'r_' },
         ],
       },
       {},
     ),
   );
+  let mcpUpstream: McpUpstream;
   const tokens: AccessTokenSource = { get: async () => 'upstream-token', refreshAfterRejection: async () => 'upstream-token' };
   const counted: ToolCallOutcome[] = [];
   const usage: UsageRecorder = { record: (call) => void counted.push(call), flush: async () => undefined, start: () => undefined, stop: async () => undefined };
@@ -59,6 +63,9 @@ describe('the /mcp fast path answers exactly like the SDK', () => {
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
     const apiBase = `http://127.0.0.1:${(api.address() as AddressInfo).port}/api`;
     for (const tool of registry.tools) Object.assign(tool.provider, { api_base_url: apiBase });
+    mcpUpstream = await startMcpUpstream({ verify: () => 'anyone' });
+    const remote = registry.provider('remote');
+    if (remote?.mcp) Object.assign(remote, { mcp: { ...remote.mcp, url: mcpUpstream.url } });
     server = http.createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
@@ -83,6 +90,7 @@ describe('the /mcp fast path answers exactly like the SDK', () => {
     api.closeAllConnections();
     await new Promise((r) => server.close(r));
     await new Promise((r) => api.close(r));
+    await mcpUpstream.close();
   });
 
   async function post(path: 'fast' | 'sdk', message: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
@@ -103,6 +111,9 @@ describe('the /mcp fast path answers exactly like the SDK', () => {
     ['tools/call without arguments', { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'whoami' } }],
     ['tools/call with invalid arguments', { jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'echo', arguments: { message: 7 } } }],
     ['tools/call with _meta', { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' }, _meta: { progressToken: 1 } } }],
+    ['tools/call of a remote MCP tool', { jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name: 'r_whoami', arguments: {} } }],
+    ['tools/call of a remote MCP tool with an error result', { jsonrpc: '2.0', id: 10, method: 'tools/call', params: { name: 'r_fail' } }],
+    ['tools/call of a remote MCP tool the upstream does not have', { jsonrpc: '2.0', id: 11, method: 'tools/call', params: { name: 'r_nope', arguments: {} } }],
     ['a supported protocol version header', { jsonrpc: '2.0', id: 8, method: 'ping' }, { 'mcp-protocol-version': '2025-06-18' }],
   ];
   for (const [name, message, headers] of handled) {
@@ -116,6 +127,12 @@ describe('the /mcp fast path answers exactly like the SDK', () => {
       assert.deepEqual(counted, countedBySdk);
     });
   }
+
+  it('lists the remote MCP tools on both paths (read-only ones for a read-only key)', async () => {
+    const names = (body: string) => (JSON.parse(body) as { result: { tools: Array<{ name: string }> } }).result.tools.map((t) => t.name);
+    assert.deepEqual(names((await post('fast', { jsonrpc: '2.0', id: 1, method: 'tools/list' })).body), ['whoami', 'echo', 'r_whoami', 'r_write_note', 'r_fail']);
+    assert.deepEqual(names((await post('fast', { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { 'x-caller': 'reader' })).body), ['whoami', 'r_whoami']);
+  });
 
   const declined: Array<[string, unknown, Record<string, string>?]> = [
     ['initialize', { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }],

@@ -77,6 +77,11 @@ describe('a remote MCP server behind OAuth, discovered and registered with at ru
     assert.match(textOf(await client.callTool({ name: 'remote_connect', arguments: {} })), /GET .*\/api\/connect\/remote\/start/);
   });
 
+  it('does not offer a remote MCP server as a way to sign in', async () => {
+    const landing = await (await fetch(`${app.url}/`)).text();
+    assert.doesNotMatch(landing, /Sign in with (Remote|Pre)/);
+  });
+
   it('connects two users to their own upstream accounts, with PKCE S256 and resource = mcp_url; each sees only their own results', async () => {
     const alice = await user('alice');
     const bob = await user('bob');
@@ -130,5 +135,32 @@ describe('a remote MCP server behind OAuth, discovered and registered with at ru
     const after = await erin.mcp.callTool({ name: 'remote_whoami', arguments: {} });
     assert.equal(after.isError, true);
     assert.match(textOf(after), /not connected Remote/);
+  });
+
+  it('refreshes a token that has expired before forwarding the call', async () => {
+    oauth.setAccessTokenTtl(1);
+    let gina;
+    try {
+      gina = await user('gina');
+    } finally {
+      oauth.setAccessTokenTtl(3600);
+    }
+    await new Promise((r) => setTimeout(r, 1_500));
+    const refreshes = oauth.tokenCalls.refresh_token;
+    assert.equal(textOf(await gina.mcp.callTool({ name: 'remote_whoami', arguments: {} })), 'gina');
+    assert.equal(oauth.tokenCalls.refresh_token, refreshes + 1);
+  });
+
+  it('registers anew when the upstream forgets our client (invalid_client), and the user reconnects', async () => {
+    const frank = await user('frank');
+    const registrations = oauth.registrations;
+    oauth.forgetRegisteredClients();
+    oauth.revokeAccessTokensFor('frank');
+    const refused = await frank.mcp.callTool({ name: 'remote_whoami', arguments: {} });
+    assert.equal(refused.isError, true);
+    assert.match(textOf(refused), /no longer knows this server's OAuth client/);
+    await connect(frank.apiKey, 'remote', 'frank');
+    assert.equal(oauth.registrations, registrations + 1);
+    assert.equal(textOf(await frank.mcp.callTool({ name: 'remote_whoami', arguments: {} })), 'frank');
   });
 });

@@ -78,6 +78,11 @@ export class UpstreamStore {
     }
   }
 
+  /** Deletes every dynamically registered client (RFC 7591), as an authorization server that lost them would. */
+  forgetClients(): void {
+    for (const [key, entry] of this.#entries) if (entry.model === 'Client') this.#entries.delete(key);
+  }
+
   /** Deletes the grant and everything issued under it (codes, access and refresh tokens). */
   revokeGrant(grantId: string): void {
     this.#entries.delete(keyOf('Grant', grantId));

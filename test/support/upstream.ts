@@ -80,6 +80,8 @@ export interface TestUpstream {
   accountOf(accessToken: string, audience?: string): Promise<string | undefined>;
   /** Clients registered through dynamic registration so far. */
   registrations: number;
+  /** Forget every dynamically registered client: their token requests then fail with invalid_client. */
+  forgetRegisteredClients(): void;
   close(): Promise<void>;
 }
 
@@ -133,6 +135,9 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
       return token.accountId as string;
     },
     registrations: 0,
+    forgetRegisteredClients() {
+      store.forgetClients();
+    },
     async close() {
       if (!server.listening) return;
       // Drop keep-alive sockets (fetch pools them) and pending /api/slow responses, or close() would wait on them.

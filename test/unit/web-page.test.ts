@@ -16,7 +16,7 @@ test('client settings: Claude Desktop through mcp-remote with the header in env,
   assert.equal(settings.mcpUrl, 'https://proxy.example/mcp');
   const claude = Object.values((JSON.parse(settings.claudeDesktop) as ClaudeConfig).mcpServers)[0];
   assert.equal(claude?.command, 'npx');
-  assert.deepEqual(claude?.args, ['mcp-remote', 'https://proxy.example/mcp', '--header', 'Authorization:${AUTH_HEADER}']);
+  assert.deepEqual(claude?.args, ['-y', 'mcp-remote', 'https://proxy.example/mcp', '--header', 'Authorization:${AUTH_HEADER}']);
   assert.deepEqual(claude?.env, { AUTH_HEADER: 'Bearer sk_abc_def' });
   const cursor = Object.values((JSON.parse(settings.cursor) as CursorConfig).mcpServers)[0];
   assert.deepEqual(cursor, { url: 'https://proxy.example/mcp', headers: { Authorization: 'Bearer sk_abc_def' } });

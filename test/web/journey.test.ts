@@ -76,7 +76,7 @@ describe('the web page, in a real browser', { skip, timeout: 120_000 }, () => {
       // The settings are filled in with it and this server's address.
       const claude = JSON.parse((await page.textContent('#cfg-claude')) ?? '') as { mcpServers: Record<string, { args: string[]; env: Record<string, string> }> };
       const server = Object.values(claude.mcpServers)[0];
-      assert.deepEqual(server?.args, ['mcp-remote', `${f.app.url}/mcp`, '--header', 'Authorization:${AUTH_HEADER}']);
+      assert.deepEqual(server?.args, ['-y', 'mcp-remote', `${f.app.url}/mcp`, '--header', 'Authorization:${AUTH_HEADER}']);
       assert.equal(server?.env.AUTH_HEADER, `Bearer ${apiKey}`);
       // And the key is real.
       assert.equal((await fetch(`${f.app.url}/api/keys`, { headers: bearer(apiKey) })).status, 200);

@@ -66,8 +66,9 @@ export async function registeredClient(pool: Pool, cipher: Cipher, r: Registrati
 }
 
 /** Forgets a registration the authorization server no longer knows (invalid_client), so the next use registers again. */
-export async function forgetRegistration(db: Queryable, providerId: string, issuer: string): Promise<void> {
-  await db.query('DELETE FROM mcp_client_registrations WHERE provider_id = $1 AND issuer = $2', [providerId, issuer]);
+export async function forgetRegistration(db: Queryable, providerId: string, clientId: string): Promise<void> {
+  // Only the rejected client: another instance may already have registered its successor.
+  await db.query('DELETE FROM mcp_client_registrations WHERE provider_id = $1 AND client_id = $2', [providerId, clientId]);
 }
 
 /** RFC 7591 §3.1. */

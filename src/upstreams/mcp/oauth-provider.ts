@@ -2,7 +2,8 @@ import type { Cipher } from '../../crypto/cipher.js';
 import type { Pool } from '../../db/pool.js';
 import type { AddressPolicy } from '../../outbound/address-policy.js';
 import type { OAuth2ProviderDefinition } from '../../providers/schema.js';
-import { registeredClient } from './client-registration.js';
+import { forgetRegistration, registeredClient } from './client-registration.js';
+import type { ProviderRegistry } from '../../providers/registry.js';
 import { discoverAuthorization, DiscoveryError } from './oauth-discovery.js';
 
 export interface McpOAuthDeps {
@@ -49,6 +50,7 @@ export async function resolveMcpOAuthProvider(provider: OAuth2ProviderDefinition
   }
   return {
     ...provider,
+    mcp: { ...mcp, registeredClient: !provider.client_id },
     authorization_url: checkedEndpoint(found.authorizationEndpoint, origin, 'authorization endpoint'),
     token_url: checkedEndpoint(found.tokenEndpoint, origin, 'token endpoint'),
     revocation_url: found.revocationEndpoint ? checkedEndpoint(found.revocationEndpoint, origin, 'revocation endpoint') : undefined,
@@ -57,4 +59,18 @@ export async function resolveMcpOAuthProvider(provider: OAuth2ProviderDefinition
     client_secret: client.clientSecret,
     token_auth: client.tokenAuth,
   };
+}
+
+/**
+ * The authorization server no longer knows the client we registered (RFC 6749 §5.2
+ * `invalid_client`): forget it here and everywhere (the stored row), so the next use registers
+ * again. The user then reconnects, as after any lost grant. True when it was such a case.
+ */
+export async function forgetRejectedClient(pool: Pool, registry: ProviderRegistry, providerId: string, err: unknown): Promise<boolean> {
+  const provider = registry.provider(providerId);
+  if (provider?.auth !== 'oauth2' || !provider.mcp?.registeredClient) return false;
+  if (!(err instanceof Error) || !/invalid_client/.test(err.message)) return false;
+  await forgetRegistration(pool, providerId, provider.client_id);
+  registry.invalidate(providerId);
+  return true;
 }

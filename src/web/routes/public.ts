@@ -23,7 +23,8 @@ export function publicRouter(deps: WebDeps & SessionDeps): Router {
   // Form bodies are read here, after the app's actor context: enter it again so audit events see the request.
   const form = [parseForm, visitor];
   const authenticator = createAuthenticator(deps.auth);
-  const oauthProviders = deps.registry.providers.filter((p) => p.auth === 'oauth2');
+  // A remote MCP server's OAuth says nothing about who the user is: it is for connecting, not signing in.
+  const oauthProviders = deps.registry.providers.flatMap((p) => (p.auth === 'oauth2' && !p.mcp ? [p] : []));
   const upstreamOrigins = oauthProviders.map((p) => new URL(p.authorization_url).origin);
 
   /** The landing page, as it is or with a form's inline error (and what was typed, minus secrets). */
