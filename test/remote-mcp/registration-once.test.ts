@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { bearer } from '../support/app.js';
+import { confirmInBrowser } from '../support/browser.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { spawnApp, type AppProcess } from '../support/spawn-app.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
@@ -38,7 +39,8 @@ describe('dynamic client registration at a remote MCP server, across two server 
     const start = await fetch(`${app.url}/api/connect/remote/start`, { headers: bearer(api_key) });
     assert.equal(start.status, 200, await start.clone().text());
     const { authorization_url } = (await start.json()) as { authorization_url: string };
-    return new URL(authorization_url).searchParams.get('client_id') ?? '';
+    const { upstreamUrl } = await confirmInBrowser(authorization_url, api_key);
+    return new URL(upstreamUrl).searchParams.get('client_id') ?? '';
   }
 
   it('registers one client when users of both processes start connecting at the same moment', async () => {
