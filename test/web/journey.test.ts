@@ -298,6 +298,11 @@ describe('the web page, in a real browser', { skip, timeout: 120_000 }, () => {
       const { apiKey } = await register(f.app, 'api user');
       const start = await fetch(`${f.app.url}/api/connect/acme/start`, { headers: bearer(apiKey) });
       await page.goto(((await start.json()) as { authorization_url: string }).authorization_url);
+      // The link leads to our confirmation page first: the key's owner confirms, then logs in upstream.
+      assert.equal(await page.textContent('h1'), 'Connect Acme?');
+      assert.equal(await styled(), 'rgb(27, 31, 36)');
+      await page.fill('#confirm-key', apiKey);
+      await page.click('button:has-text("Continue to Acme")');
       await loginAtUpstream(page, 'api-user');
       await page.waitForURL(/\/api\/connect\/acme\/callback/);
       assert.match((await page.textContent('h1')) ?? '', /Acme is connected as api-user/);
