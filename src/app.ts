@@ -11,6 +11,8 @@ import type { Cipher } from './crypto/cipher.js';
 import type { Pool } from './db/pool.js';
 import { authenticate, createAuthenticator } from './http/middleware/authenticate.js';
 import { errorHandler, notFound } from './http/middleware/errors.js';
+import { checkUrl } from './http/middleware/check-url.js';
+import { rejectNulInBody } from './http/middleware/reject-nul.js';
 import { requestLog } from './http/middleware/request-log.js';
 import { JSON_TYPES, requireJsonBody } from './http/middleware/require-json.js';
 import { helmetHeaders } from './http/security-headers.js';
@@ -145,6 +147,7 @@ export function buildApp(deps: AppDeps): App {
   app.set('trust proxy', TRUSTED_PROXIES.join(', '));
   app.use(helmet());
   app.use(requestLog(log));
+  app.use(checkUrl);
   // OAuth endpoints parse their own (smaller, form-encoded) bodies, so they come before the JSON parser.
   app.use(oauthMetadataRouter({ endpoints }));
   app.use(oauthRegisterRouter({ pool, log }));
@@ -152,7 +155,7 @@ export function buildApp(deps: AppDeps): App {
   app.use(oauthAuthorizeRouter({ ...signIn, clients, keys, cookies }));
   // Every /api route reads JSON: a body of any other type is a 400, never silently `{}`.
   app.use('/api', requireJsonBody);
-  app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES }));
+  app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES }), rejectNulInBody());
 
   app.use(healthRouter({ pool }));
   app.use(usersRouter({ pool, keys, registrations }));

@@ -6,8 +6,10 @@ import { createOriginCheck, ORIGIN_CHECK_MESSAGES } from '../http/middleware/dns
 import { rateLimitError, rateLimitHeaderList, rateLimitHeaders } from '../http/middleware/rate-limit.js';
 import type { RateDecision } from '../limits/key-rate-limiter.js';
 import type { Logger } from '../log.js';
+import { preserveIds } from './exact-ids.js';
 import type { FastDispatcher } from './fast-dispatch.js';
 import type { McpHandler } from './mcp-server.js';
+import { rewriteResponse } from './rewrite-response.js';
 import { canUseTools } from './tool-access.js';
 
 /** A JSON-RPC message larger than this is refused with 413 before it is parsed. */
@@ -85,14 +87,21 @@ export function createMcpEndpoint(deps: McpEndpointDeps): (req: IncomingMessage,
       message = JSON.parse(text);
     } catch {
       setHeaders(res, rate);
-      res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: Invalid JSON' }, id: null }));
+      rpcError(res, -32700, 'Parse error: Invalid JSON');
       return;
     }
+    if (Array.isArray(message) && message.length === 0) {
+      // JSON-RPC 2.0 §6: an empty batch is answered with one Invalid Request error (the SDK sends 202, no body).
+      setHeaders(res, rate);
+      rpcError(res, -32600, 'Invalid Request: a batch must contain at least one message');
+      return;
+    }
+    const exact = preserveIds(text, message);
+    if (exact) message = exact.message;
     const protocolVersion = req.headers['mcp-protocol-version'];
     const fast = deps.fast.dispatch(message, caller, typeof protocolVersion === 'string' ? protocolVersion : undefined);
     if (fast) {
-      const body = await fast;
+      const body = exact ? exact.restore(await fast) : await fast;
       // With its length known the response goes out in one write; without it, writeHead() commits
       // to chunked encoding and the body leaves as several buffers through writev.
       res.writeHead(200, successHeaders(rate, Buffer.byteLength(body)));
@@ -100,6 +109,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): (req: IncomingMessage,
       return;
     }
     setHeaders(res, rate);
+    if (exact) rewriteResponse(res, exact.restore);
     await deps.sdk.handle(req, res, caller, message);
   };
 
@@ -124,6 +134,12 @@ export function createMcpEndpoint(deps: McpEndpointDeps): (req: IncomingMessage,
       fail(res, err instanceof AppError ? err : new ServerError(), seen.rate);
     }
   };
+}
+
+/** A JSON-RPC error that belongs to no request (`id: null`), as the SDK words its own. */
+function rpcError(res: ServerResponse, code: number, message: string): void {
+  res.writeHead(400, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

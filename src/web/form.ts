@@ -1,7 +1,12 @@
-import express, { type Request } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
+import { rejectNulInBody } from '../http/middleware/reject-nul.js';
 
-/** Form bodies of the web page: small, flat, urlencoded. */
-export const parseForm = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 50 });
+/** Form bodies of the web page: small, flat, urlencoded, and no NUL in any field. */
+export const parseForm: RequestHandler = (() => {
+  const urlencoded = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 50 });
+  const noNul = rejectNulInBody();
+  return (req, res, next) => urlencoded(req, res, (err?: unknown) => (err ? next(err) : noNul(req, res, next)));
+})();
 
 /** One text field of a posted form ('' when absent or repeated). */
 export function field(req: Request, name: string): string {

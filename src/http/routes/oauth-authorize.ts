@@ -11,6 +11,7 @@ import { newSecret } from '../../oauth-server/secrets.js';
 import { SESSION_TTL_SECONDS } from '../../oauth-server/session-store.js';
 import type { SignInDeps, SignInOutcome } from '../../oauth-server/sign-in.js';
 import type { SignInCookies } from '../cookies.js';
+import { rejectNulInBody } from '../middleware/reject-nul.js';
 import { consentPage, signInErrorPage } from '../oauth-pages.js';
 
 export interface AuthorizeRouteDeps extends SignInDeps {
@@ -79,7 +80,7 @@ export function oauthAuthorizeRouter(deps: AuthorizeRouteDeps): Router {
     }
   });
 
-  router.post('/oauth/authorize/decision', express.urlencoded({ extended: false, limit: '8kb' }), async (req, res) => {
+  router.post('/oauth/authorize/decision', express.urlencoded({ extended: false, limit: '8kb' }), rejectNulInBody(), async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const field = (name: string) => (typeof body[name] === 'string' ? (body[name] as string) : undefined);
     try {

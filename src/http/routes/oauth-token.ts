@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import express, { Router, type RequestHandler } from 'express';
 import type { Pool } from '../../db/pool.js';
 import type { Logger } from '../../log.js';
 import { authenticateClient, presentedCredentials } from '../../oauth-server/clients.js';
@@ -7,8 +7,9 @@ import { InvalidRequestError, UnsupportedGrantTypeError } from '../../oauth-serv
 import { revokeToken } from '../../oauth-server/revocation.js';
 import { exchangeAuthorizationCode, exchangeRefreshToken } from '../../oauth-server/token-grants.js';
 import { publicCors } from '../middleware/cors.js';
+import { rejectNulInBody } from '../middleware/reject-nul.js';
 
-const form = express.urlencoded({ extended: false, limit: '16kb' });
+const form: RequestHandler[] = [express.urlencoded({ extended: false, limit: '16kb' }), rejectNulInBody((d) => new InvalidRequestError(d))];
 
 /** Parameters of a form body; a repeated parameter is an error (RFC 6749 §3.2). */
 function params(body: unknown): Record<string, string> {
@@ -29,7 +30,7 @@ export function oauthTokenRouter(deps: { pool: Pool; endpoints: OAuthEndpoints; 
     // Set first, so error responses carry them too (RFC 6749 §5.1).
     res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
     next();
-  }, form, async (req, res) => {
+  }, ...form, async (req, res) => {
     if (!req.is('application/x-www-form-urlencoded')) throw new InvalidRequestError('Send the token request as application/x-www-form-urlencoded.');
     const p = params(req.body);
     const client = await authenticateClient(deps.pool, presentedCredentials(req.headers.authorization, p));
@@ -51,7 +52,7 @@ export function oauthTokenRouter(deps: { pool: Pool; endpoints: OAuthEndpoints; 
   router.post('/oauth/revoke', (_req, res, next) => {
     res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
     next();
-  }, form, async (req, res) => {
+  }, ...form, async (req, res) => {
     if (!req.is('application/x-www-form-urlencoded')) throw new InvalidRequestError('Send the revocation request as application/x-www-form-urlencoded.');
     const p = params(req.body);
     const client = await authenticateClient(deps.pool, presentedCredentials(req.headers.authorization, p));
