@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createCipher } from './crypto/cipher.js';
@@ -7,6 +6,7 @@ import type { EmbeddedDatabase } from './db/embedded.js';
 import { runMigrations } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { startHousekeeping } from './housekeeping.js';
+import { createHttpServer } from './http/server.js';
 import { createLogger } from './log.js';
 import { loadProviders, ProvidersFileError } from './providers/load.js';
 import { createRegistry } from './providers/registry.js';
@@ -55,9 +55,9 @@ async function main(): Promise<void> {
 
   const limits = { keyPerMinute: config.keyRateLimit.perMinute, keyPerHour: config.keyRateLimit.perHour };
   const app = buildApp({ config, pool, cipher, registry: providers, log, limits });
-  const server = http.createServer(app);
-  // Keep idle client connections a little longer than common load balancers (60 s) keep theirs.
-  server.keepAliveTimeout = 65_000;
+  // Timeouts on purpose (slow clients, load balancers' keep-alive): see src/http/server.ts.
+  const server = createHttpServer();
+  server.on('request', app);
   const housekeeping = startHousekeeping(pool, log);
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ConnectionStatus } from '../../src/connections/manage.js';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { createCipher } from '../../src/crypto/cipher.js';
+import { createHttpServer, type ServerTimeouts } from '../../src/http/server.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import type { LimitSettings } from '../../src/limits/settings.js';
 import { createLogger } from '../../src/log.js';
@@ -50,6 +50,8 @@ export interface TestAppOptions {
    * milliseconds, not 30 s), key and address limits (registrations per address are relaxed unless given).
    */
   limits?: AppDeps['limits'];
+  /** Server timeouts instead of main.ts's (the slow-clients test shortens them to seconds). */
+  serverTimeouts?: Partial<ServerTimeouts>;
 }
 
 /** Test files register many users from 127.0.0.1; the registration limit has tests of its own. */
@@ -60,7 +62,7 @@ const TEST_LIMITS: Partial<LimitSettings> = { registrationsPerIpPerHour: 10_000 
  * PUBLIC_URL (and the redirect URIs derived from it) can name the real port.
  */
 export async function startApp(options: TestAppOptions): Promise<TestApp> {
-  const server = http.createServer();
+  const server = createHttpServer(options.serverTimeouts);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
