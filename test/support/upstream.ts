@@ -53,6 +53,8 @@ export interface TestUpstream {
    * answered 503 while down or refused for client authentication; other grant types are not counted.
    */
   tokenCalls: { authorization_code: number; refresh_token: number };
+  /** The `resource` (RFC 8707) of every code or refresh token request, in order; null when none was sent. */
+  tokenResources: Array<{ grant: 'authorization_code' | 'refresh_token'; resource: string | null }>;
   /** Every REST API request seen: method, path (with query), the Authorization header, parsed JSON body. */
   apiRequests: ApiRequestRecord[];
   /** Revocation requests the revocation endpoint accepted (any token type hint), so tests can assert revoke happened. */
@@ -112,6 +114,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
     clientId,
     clientSecret,
     tokenCalls: { authorization_code: 0, refresh_token: 0 },
+    tokenResources: [],
     apiRequests: [],
     revocations: 0,
     setTokenEndpointDown(down) {
@@ -183,7 +186,10 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
     const form = new URLSearchParams(raw.toString('utf8'));
     if (path === tokenPath) {
       const grantType = form.get('grant_type');
-      if (grantType === 'authorization_code' || grantType === 'refresh_token') upstream.tokenCalls[grantType] += 1;
+      if (grantType === 'authorization_code' || grantType === 'refresh_token') {
+        upstream.tokenCalls[grantType] += 1;
+        upstream.tokenResources.push({ grant: grantType, resource: form.get('resource') });
+      }
       if (tokenEndpointHanging) return; // never answered; close() or the client's timeout ends it
       if (tokenEndpointDown) {
         // Answered here, never reaching oidc-provider, so no code or refresh token is consumed.
