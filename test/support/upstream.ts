@@ -32,6 +32,12 @@ export interface UpstreamOptions {
   expiresIn?: 'sent' | 'omitted' | 'null';
   /** Enable RFC 7591 dynamic client registration (`/reg`); registered clients get refresh tokens too. */
   dynamicRegistration?: boolean;
+  /**
+   * Accept Client ID Metadata Documents (URL client_ids), fetched with this function: tests serve
+   * the documents from a plain-http app whose PUBLIC_URL says https, so it maps the URL back.
+   * Such clients get refresh tokens too.
+   */
+  clientIdMetadataDocuments?: { fetch: typeof fetch };
   /** Serves requests before the OAuth server does (resolves true when it answered): e.g. an MCP endpoint on the same origin. */
   mount?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
@@ -200,7 +206,9 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
     // oidc-provider accepts client_secret_basic and client_secret_post interchangeably for either
     // registration; real upstreams often accept only one, so a proxy using the wrong one must fail here.
     const usedBasic = /^basic /i.test(req.headers.authorization ?? '');
-    if (usedBasic !== (tokenAuth === 'client_secret_basic')) {
+    // A Client ID Metadata Document client is public (token_endpoint_auth_method none): no secret at all.
+    const publicClient = !usedBasic && !form.has('client_secret') && (form.get('client_id') ?? '').startsWith('https://');
+    if (!publicClient && usedBasic !== (tokenAuth === 'client_secret_basic')) {
       sendJson(res, 401, { error: 'invalid_client', error_description: `client must authenticate with ${tokenAuth}` });
       return;
     }
@@ -276,6 +284,7 @@ function createProvider(issuer: string, settings: ProviderSettings) {
       revocation: { enabled: true },
       introspection: { enabled: false },
       registration: { enabled: settings.dynamicRegistration === true },
+      clientIdMetadataDocument: { enabled: settings.clientIdMetadataDocuments !== undefined, ack: 'draft-02' },
       // RFC 8707: a request naming a `resource` gets an opaque token for that audience (an MCP server
       // behind this upstream checks it); requests without one are served exactly as before.
       resourceIndicators: {
@@ -289,7 +298,9 @@ function createProvider(issuer: string, settings: ProviderSettings) {
     pkce: { required: () => true },
     // By default a refresh token needs the offline_access scope, which oidc-provider also silently drops
     // unless prompt=consent is sent. Real upstreams issue one anyway, so always issue it to our client.
-    issueRefreshToken: async (_ctx: unknown, client: { clientId: string }) => client.clientId === settings.clientId || settings.dynamicRegistration === true,
+    issueRefreshToken: async (_ctx: unknown, client: { clientId: string }) =>
+      client.clientId === settings.clientId || settings.dynamicRegistration === true || (settings.clientIdMetadataDocuments !== undefined && client.clientId.startsWith('https://')),
+    ...(settings.clientIdMetadataDocuments ? { fetch: settings.clientIdMetadataDocuments.fetch } : {}),
     // The default rotates a confidential client's refresh token only after 70% of its lifetime has passed,
     // i.e. practically never in a test. Always rotating makes the proxy prove it stores the new token.
     // Reusing a rotated (consumed) token is treated as theft: oidc-provider revokes the whole grant.
