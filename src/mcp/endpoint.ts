@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js';
 import { AppError, ForbiddenError, PayloadTooLargeError, ServerError } from '../errors.js';
-import type { Authenticated, Credentials } from '../http/middleware/authenticate.js';
+import type { Authenticated, Credentials } from '../auth/authenticator.js';
 import { createOriginCheck, ORIGIN_CHECK_MESSAGES } from '../http/middleware/dns-rebinding.js';
 import { rateLimitError, rateLimitHeaderList, rateLimitHeaders } from '../http/middleware/rate-limit.js';
 import type { RateDecision } from '../limits/key-rate-limiter.js';

@@ -6,6 +6,7 @@ import type { ConnectionStatus } from '../../src/connections/manage.js';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
+import { createBcryptGate, type BcryptGate } from '../../src/keys/bcrypt-gate.js';
 import type { LimitSettings } from '../../src/limits/settings.js';
 import { createLogger } from '../../src/log.js';
 import { parseProviders } from '../../src/providers/load.js';
@@ -21,6 +22,8 @@ export interface TestApp {
   pool: Pool;
   /** Every log line the app wrote, as raw JSON text. */
   logs: string[];
+  /** How many bcrypt compares and hashes the app's key service ran (its gate is injected for this). */
+  bcrypt: BcryptGate['counts'];
   close(): Promise<void>;
 }
 
@@ -79,7 +82,9 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const pool = createPool(options.databaseUrl);
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
+  const bcrypt = createBcryptGate();
   const app = buildApp({
+    bcrypt,
     config: { publicUrl: url },
     pool: appPool,
     cipher,
@@ -96,6 +101,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
     url,
     pool,
     logs,
+    bcrypt: bcrypt.counts,
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

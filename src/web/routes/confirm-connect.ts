@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { findPendingConnect, type PendingConnect } from '../../connections/connect-confirmation.js';
 import { confirmConnect } from '../../connections/connect-flow.js';
 import { AppError, TooManyRequestsError } from '../../errors.js';
-import { createAuthenticator } from '../../http/middleware/authenticate.js';
+import { createAuthenticator } from '../../auth/authenticator.js';
 import { sha256 } from '../../oauth-server/secrets.js';
 import { checkCsrf, csrfTokenFor } from '../csrf.js';
 import type { WebDeps } from '../deps.js';
