@@ -4,6 +4,7 @@ import proxyaddr from 'proxy-addr';
 import helmet from 'helmet';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createKeyCheck } from './auth/key-check.js';
+import { createRefusedKeys } from './auth/refused-keys.js';
 import type { Config } from './config.js';
 import { createAccessTokenSource } from './connections/access-tokens.js';
 import { redirectUriFor } from './connections/connect-flow.js';
@@ -98,7 +99,7 @@ export function buildApp(deps: AppDeps): App {
   const creations = createCreationSlots();
   const limiter = createKeyRateLimiter();
   const usageSync = startUsageSync({ pool, limiter, keys, log, intervalMs: limits.syncIntervalMs });
-  const failedAuth = createIpLimiter({ limit: limits.failedAuthPerIp, windowSeconds: limits.failedAuthWindowSeconds });
+  const refused = createRefusedKeys({ limit: limits.failedAuthPerIp, windowSeconds: limits.failedAuthWindowSeconds, inFlight: limits.keyChecksInFlightPerIp });
   const registrations = createIpLimiter({ limit: limits.registrationsPerIpPerHour, windowSeconds: 3600 });
   // Tool calls read connections through this short-lived cache: a warm call touches no database.
   const connections = createConnectionReader(pool, deps.connectionCacheMs);
@@ -122,7 +123,7 @@ export function buildApp(deps: AppDeps): App {
   });
   const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote });
   // The one way a presented key is checked, whichever route it arrives on.
-  const keyCheck = createKeyCheck({ keys, failedAuth });
+  const keyCheck = createKeyCheck({ keys, refused });
   const authDeps = { keyCheck, limiter, limits };
   const auth = authenticate(authDeps);
   const endpoints = oauthEndpoints(config.publicUrl);

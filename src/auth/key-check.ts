@@ -1,7 +1,6 @@
-import { TooManyRequestsError } from '../errors.js';
 import type { KeyService } from '../keys/key-service.js';
 import type { ApiKeyRecord } from '../keys/key-store.js';
-import type { IpLimiter } from '../limits/ip-limiter.js';
+import type { RefusedKeys } from './refused-keys.js';
 
 /**
  * The only way from a presented `sk_` key to its record: every path that takes a key (/mcp, the
@@ -20,8 +19,8 @@ export interface KeyCheck {
 
 export interface KeyCheckDeps {
   keys: KeyService;
-  /** Counts refused keys per client address. */
-  failedAuth: IpLimiter;
+  /** Refused keys per client address, reserved before any lookup or bcrypt (see refused-keys.ts). */
+  refused: RefusedKeys;
 }
 
 export function createKeyCheck(deps: KeyCheckDeps): KeyCheck {
@@ -30,10 +29,16 @@ export function createKeyCheck(deps: KeyCheckDeps): KeyCheck {
       // A key seen recently is answered from memory: no lookup, no bcrypt, nothing to limit.
       const warm = deps.keys.peek(presented);
       if (warm) return warm;
-      const wait = deps.failedAuth.blockedFor(address);
-      if (wait !== undefined) throw new TooManyRequestsError(`Too many invalid API keys from your address. Try again in ${wait} s.`, wait);
-      const record = await deps.keys.verify(presented);
-      if (!record) deps.failedAuth.hit(address);
+      // Checks that may cost bcrypt are reserved before they start; a key proven before whose
+      // status is only stale is re-read without bcrypt and needs no reservation.
+      let admitted = false;
+      const record = await deps.keys.verify(presented, (publicId) => {
+        const settle = deps.refused.admit(address, publicId);
+        admitted = true;
+        return settle;
+      });
+      // Refusals that cost nothing (malformed, revoked, a shared check that failed) still count.
+      if (!record && !admitted) deps.refused.refusedFree(address);
       return record;
     },
   };

@@ -53,6 +53,8 @@ export interface TestAppOptions {
    * milliseconds, not 30 s), key and address limits (registrations per address are relaxed unless given).
    */
   limits?: AppDeps['limits'];
+  /** The bcrypt gate of the app's key service (default: a real one; tests wrap it to hold or count compares). */
+  bcrypt?: BcryptGate;
 }
 
 /** Test files register many users from 127.0.0.1; the registration limit has tests of its own. */
@@ -82,7 +84,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const pool = createPool(options.databaseUrl);
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
-  const bcrypt = createBcryptGate();
+  const bcrypt = options.bcrypt ?? createBcryptGate();
   const app = buildApp({
     bcrypt,
     config: { publicUrl: url },
