@@ -3,6 +3,7 @@ import express from 'express';
 import proxyaddr from 'proxy-addr';
 import helmet from 'helmet';
 import { createAuthenticator } from './auth/authenticator.js';
+import { createBatchCharge } from './auth/batch-charge.js';
 import { createKeyCheck } from './auth/key-check.js';
 import { createRefusedKeys } from './auth/refused-keys.js';
 import type { Config } from './config.js';
@@ -137,6 +138,7 @@ export function buildApp(deps: AppDeps): App {
   const mcpEndpoint = createMcpEndpoint({
     publicUrl: config.publicUrl,
     authenticate: createAuthenticator(authDeps, mcpAuthOptions),
+    chargeBatch: createBatchCharge(authDeps),
     clientAddress: (req) => proxyaddr(req, trust),
     fast: createFastDispatcher({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote }),
     sdk: mcp,
