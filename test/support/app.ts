@@ -55,6 +55,8 @@ export interface TestAppOptions {
   limits?: AppDeps['limits'];
   /** The bcrypt gate of the app's key service (default: a real one; tests wrap it to hold or count compares). */
   bcrypt?: BcryptGate;
+  /** PUBLIC_URL from the listening URL (default: the same), e.g. its https:// form for features that need one. */
+  publicUrl?: (url: string) => string;
 }
 
 /** Test files register many users from 127.0.0.1; the registration limit has tests of its own. */
@@ -87,7 +89,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const bcrypt = options.bcrypt ?? createBcryptGate();
   const app = buildApp({
     bcrypt,
-    config: { publicUrl: url },
+    config: { publicUrl: options.publicUrl ? options.publicUrl(url) : url },
     pool: appPool,
     cipher,
     registry,
