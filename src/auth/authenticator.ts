@@ -51,8 +51,20 @@ export type Authenticator = (credentials: Credentials) => Promise<Authenticated>
  */
 export function createAuthenticator(deps: AuthenticateDeps, options: AuthenticateOptions = {}): Authenticator {
   const realm = options.challenge ?? DEFAULT_REALM;
-  const invalid = (what: string): UnauthorizedError =>
-    new UnauthorizedError(`The ${what} is invalid, expired or revoked.`, `${realm}, error="invalid_token", error_description="The ${what} is invalid, expired or revoked"`);
+  // error_description is a quoted-string in an HTTP header: ASCII only, no quotes (RFC 6750 §3).
+  const invalidToken = (): UnauthorizedError =>
+    new UnauthorizedError(
+    'The access token is invalid, expired or revoked.',
+    `${realm}, error="invalid_token", error_description="The access token is invalid, expired or revoked"`,
+  );
+  // A wrong key is not something a sign-in can fix: the client keeps sending the key from its
+  // settings. Say so, so that whoever reads it (a person, a client that shows the description)
+  // replaces the key rather than signing in again (issue 19; docs/security.md "A wrong key").
+  const invalidKey = (): UnauthorizedError =>
+    new UnauthorizedError(
+    'The API key is invalid, expired or revoked. Replace it in your client’s settings with a working key (a browser sign-in does not change the key your client sends).',
+    `${realm}, error="invalid_token", error_description="The API key (sk_...) is invalid, expired or revoked: replace it in the client settings"`,
+  );
 
   return async ({ headers, ip, keyInQuery }) => {
     const who = { ip: displayAddress(ip), userAgent: headers['user-agent'] ?? null };
@@ -67,11 +79,11 @@ export function createAuthenticator(deps: AuthenticateDeps, options: Authenticat
     }
     if (options.accessTokens && !presented.startsWith('sk_')) {
       const token = await options.accessTokens.verify(presented);
-      if (!token) throw invalid('access token');
+      if (!token) throw invalidToken();
       return { caller: { userId: token.userId, scopes: token.scopes, keyPrefix: token.label, ...who }, apiKey: undefined, rate: undefined };
     }
     const record = await deps.keyCheck.check(presented, ip);
-    if (!record) throw invalid('API key');
+    if (!record) throw invalidKey();
     const rate = deps.limiter.take(record.id, effectiveKeyLimits(record.rateLimit, deps.limits));
     return { caller: { userId: record.userId, scopes: record.scopes, keyPrefix: record.prefix, ...who }, apiKey: record, rate };
   };
