@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { authorizationUrl, pkcePair, registerPublicClient } from '../oauth/support.js';
 import { register, startApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -46,5 +47,16 @@ describe('a wrong sk_ key on /mcp says what is wrong, within the contract’s 40
     const res = await fetch(`${app.url}/mcp`, { method: 'POST', headers: { authorization: `Bearer mcp_at_${'x'.repeat(43)}` }, body: '{}' });
     assert.equal(res.status, 401);
     assert.match(res.headers.get('www-authenticate') ?? '', /error="invalid_token", error_description="The access token is invalid, expired or revoked"/);
+  });
+
+  it('the consent page a desktop client opens (loopback redirect) says what a sign-in that opened by itself means', async () => {
+    const loopback = await registerPublicClient(app.url);
+    const page = await fetch(authorizationUrl(app.url, loopback, pkcePair().challenge));
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /open by itself although your client is set up with an API key[\s\S]*replace the key in the client’s settings/);
+    const web = await registerPublicClient(app.url, { redirect_uris: ['https://client.example/callback'] });
+    const other = await fetch(authorizationUrl(app.url, web, pkcePair().challenge, { redirect_uri: 'https://client.example/callback' }));
+    assert.equal(other.status, 200);
+    assert.doesNotMatch(await other.text(), /open by itself/, 'web clients (ChatGPT, Claude.ai) do not get the hint');
   });
 });
