@@ -28,6 +28,7 @@ import { oauthSignInCallback } from './http/routes/oauth-sign-in-callback.js';
 import { oauthTokenRouter } from './http/routes/oauth-token.js';
 import { createCreationSlots } from './keys/creation-slots.js';
 import { createKeyService } from './keys/key-service.js';
+import { createInFlightLimiter } from './limits/in-flight.js';
 import { createIpLimiter } from './limits/ip-limiter.js';
 import { createKeyRateLimiter } from './limits/key-rate-limiter.js';
 import { DEFAULT_LIMITS, type LimitSettings } from './limits/settings.js';
@@ -94,6 +95,8 @@ export function buildApp(deps: AppDeps): App {
   const usageSync = startUsageSync({ pool, limiter, keys, log, intervalMs: limits.syncIntervalMs });
   const failedAuth = createIpLimiter({ limit: limits.failedAuthPerIp, windowSeconds: limits.failedAuthWindowSeconds });
   const registrations = createIpLimiter({ limit: limits.registrationsPerIpPerHour, windowSeconds: 3600 });
+  // One set of caps for every upstream request made for a user: REST tools, remote MCP tools, key checks.
+  const inFlight = createInFlightLimiter({ perUser: limits.toolCallsInFlightPerUser, perKey: limits.toolCallsInFlightPerKey });
   // Tool calls read connections through this short-lived cache: a warm call touches no database.
   const connections = createConnectionReader(pool, deps.connectionCacheMs);
   const tokens = createAccessTokenSource({
@@ -111,10 +114,10 @@ export function buildApp(deps: AppDeps): App {
       : Promise.resolve(provider),
   );
   const remote = createRemoteTools({
-    registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream,
+    registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, inFlight,
     clientRejected: (providerId, err) => forgetRejectedClient(pool, registry, providerId, err),
   });
-  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote });
+  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, inFlight, remote });
   const authDeps = { keys, limiter, failedAuth, limits };
   const auth = authenticate(authDeps);
   const endpoints = oauthEndpoints(config.publicUrl);
@@ -129,7 +132,7 @@ export function buildApp(deps: AppDeps): App {
     publicUrl: config.publicUrl,
     authenticate: createAuthenticator(authDeps, mcpAuthOptions),
     clientAddress: (req) => proxyaddr(req, trust),
-    fast: createFastDispatcher({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote }),
+    fast: createFastDispatcher({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, inFlight, remote }),
     sdk: mcp,
     securityHeaders: helmetHeaders(),
     log,
@@ -164,6 +167,7 @@ export function buildApp(deps: AppDeps): App {
       tokenTimeoutMs: upstream.tokenTimeoutMs,
       log,
       authenticate: auth,
+      inFlight,
       signInCallback: oauthSignInCallback({ ...signIn, cookies }),
       webCallback: web.callback,
     }),
@@ -190,8 +194,9 @@ export function buildApp(deps: AppDeps): App {
 }
 
 function pickUpstreamLimits(limits: Partial<UpstreamLimits> = {}): Partial<UpstreamLimits> {
-  const { apiTimeoutMs, tokenTimeoutMs, refreshRetryDelaysMs, refreshConcurrency } = limits;
+  const { apiTimeoutMs, tokenTimeoutMs, refreshRetryDelaysMs, refreshConcurrency, callTimeoutMs } = limits;
   return {
+    ...(callTimeoutMs !== undefined ? { callTimeoutMs } : {}),
     ...(apiTimeoutMs !== undefined ? { apiTimeoutMs } : {}),
     ...(tokenTimeoutMs !== undefined ? { tokenTimeoutMs } : {}),
     ...(refreshRetryDelaysMs !== undefined ? { refreshRetryDelaysMs } : {}),

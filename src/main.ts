@@ -53,7 +53,13 @@ async function main(): Promise<void> {
   await runMigrations(databaseUrl, (msg) => log.debug(msg));
   const pool = createPool(databaseUrl);
 
-  const limits = { keyPerMinute: config.keyRateLimit.perMinute, keyPerHour: config.keyRateLimit.perHour };
+  const limits = {
+    keyPerMinute: config.keyRateLimit.perMinute,
+    keyPerHour: config.keyRateLimit.perHour,
+    callTimeoutMs: config.toolCalls.timeoutMs,
+    toolCallsInFlightPerUser: config.toolCalls.inFlightPerUser,
+    toolCallsInFlightPerKey: config.toolCalls.inFlightPerKey,
+  };
   const app = buildApp({ config, pool, cipher, registry: providers, log, limits });
   const server = http.createServer(app);
   // Keep idle client connections a little longer than common load balancers (60 s) keep theirs.
