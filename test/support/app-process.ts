@@ -24,6 +24,8 @@ export interface AppProcessConfig {
   providers?: unknown[];
   usageFlushMs?: number;
   limits?: AppDeps['limits'];
+  /** A fixed port (default: a random one), so a process restarted after kill -9 keeps its URL. */
+  port?: number;
 }
 
 const config = JSON.parse(process.env.APP_CONFIG ?? 'null') as AppProcessConfig | null;
@@ -38,6 +40,7 @@ const app = await startApp({
   providers: config.providers ?? [],
   ...(config.usageFlushMs ? { usageFlushMs: config.usageFlushMs } : {}),
   ...(config.limits ? { limits: config.limits } : {}),
+  ...(config.port ? { port: config.port } : {}),
   logTo: new Writable({
     write(chunk: Buffer, _encoding, done) {
       process.stderr.write(chunk, () => done());

@@ -50,6 +50,8 @@ export interface TestAppOptions {
    * milliseconds, not 30 s), key and address limits (registrations per address are relaxed unless given).
    */
   limits?: AppDeps['limits'];
+  /** Listen on this port instead of a random one (a process restarted after a crash keeps its URL). */
+  port?: number;
 }
 
 /** Test files register many users from 127.0.0.1; the registration limit has tests of its own. */
@@ -61,7 +63,10 @@ const TEST_LIMITS: Partial<LimitSettings> = { registrationsPerIpPerHour: 10_000 
  */
 export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const logs: string[] = [];
