@@ -210,7 +210,10 @@ async function main(): Promise<void> {
       cwd: ROOT,
       env: { ...process.env, PORT: String(serverPort), HOST: '127.0.0.1', PUBLIC_URL: serverUrl, DATA_DIR: dataDir, PROVIDERS_FILE: providersFile, ENCRYPTION_KEY: randomBytes(32).toString('base64'), DATABASE_URL: '', NODE_ENV: 'production', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
         // The load is one key hammering on purpose: lift its rate limit above what the run can reach.
-        KEY_RATE_LIMIT_PER_MINUTE: '10000000', KEY_RATE_LIMIT_PER_HOUR: '100000000' },
+        KEY_RATE_LIMIT_PER_MINUTE: '10000000', KEY_RATE_LIMIT_PER_HOUR: '100000000',
+        // …and its in-flight caps (8 per key) above the run's connections, or the excess would be
+        // refused at once and counted as (very fast) answers.
+        TOOL_CALLS_IN_FLIGHT_PER_USER: '1000', TOOL_CALLS_IN_FLIGHT_PER_KEY: '1000' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     children.push(server);
@@ -218,7 +221,7 @@ async function main(): Promise<void> {
 
     const reg = (await (await fetch(`${serverUrl}/api/users/register`, { method: 'POST' })).json()) as { api_key: string };
     const start = (await (await fetch(`${serverUrl}/api/connect/acme/start`, { headers: { authorization: `Bearer ${reg.api_key}` } })).json()) as { authorization_url: string };
-    const connected = await authorizeInBrowser(start.authorization_url, 'bench-user');
+    const connected = await authorizeInBrowser(start.authorization_url, 'bench-user', reg.api_key);
     if (connected.status !== 200) throw new Error(`connect failed: ${connected.body}`);
 
     const putKey = await fetch(`${serverUrl}/api/connect/remote/key`, { method: 'PUT', headers: { authorization: `Bearer ${reg.api_key}`, 'content-type': 'application/json' }, body: JSON.stringify({ api_key: mcpKey }) });
