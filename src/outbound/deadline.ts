@@ -30,19 +30,27 @@ export class CallDeadlineError extends Error {
   }
 }
 
+/** A class, not closures: one small object per tool call on the hot path (see docs/performance.md). */
+class CallDeadline implements Deadline {
+  private readonly at: number;
+  constructor(readonly budgetMs: number) {
+    this.at = Date.now() + budgetMs;
+  }
+  remaining(): number {
+    return this.at - Date.now();
+  }
+  expired(): boolean {
+    return this.remaining() <= 0;
+  }
+  cap(ms: number): number {
+    const left = this.remaining();
+    if (left <= 0) throw new CallDeadlineError(this.budgetMs);
+    return Math.max(1, Math.min(ms, left));
+  }
+}
+
 export function startDeadline(budgetMs: number): Deadline {
-  const at = Date.now() + budgetMs;
-  const remaining = (): number => at - Date.now();
-  return {
-    budgetMs,
-    remaining,
-    expired: () => remaining() <= 0,
-    cap(ms) {
-      const left = remaining();
-      if (left <= 0) throw new CallDeadlineError(budgetMs);
-      return Math.max(1, Math.min(ms, left));
-    },
-  };
+  return new CallDeadline(budgetMs);
 }
 
 /** For work without a caller waiting on it (tests, background tasks): never expires. */
