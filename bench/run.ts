@@ -242,6 +242,11 @@ async function main(): Promise<void> {
     }
     const remoteWarm = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'remote_whoami', arguments: {} } });
     for (let i = 0; i < 50; i++) await (await fetch(`${serverUrl}/mcp`, { method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${reg.api_key}` }, body: remoteWarm })).text();
+    // The load must measure real answers: a fast isError result (a refused or failing call) would flatter the figures.
+    for (const body of [call, remoteWarm]) {
+      const answer = await (await fetch(`${serverUrl}/mcp`, { method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${reg.api_key}` }, body })).text();
+      if (answer.includes('"isError":true') || !answer.includes('"result"')) throw new Error(`the server does not answer the bench's call properly: ${answer.slice(0, 300)}`);
+    }
 
     const idleRss = await currentRssMb(server.pid as number);
     process.stdout.write(`server RSS before load: ${idleRss} MB\n`);

@@ -131,6 +131,9 @@ export function createRemoteTools(options: RemoteToolsDeps): RemoteTools {
           // Listing takes sockets of the same pool as calls, so it takes a place in the same caps.
           const leave = deps.inFlight.enter(caller.userId, caller.keyPrefix, provider.id);
           if (typeof leave !== 'function') {
+            // Over the cap nothing is sent upstream; the tools last listed are still the best answer.
+            const cached = deps.views.get(keyOf(caller, provider));
+            if (cached) return cached.tools.filter((t) => usable(caller.scopes, cached.readOnly.get(t.name) === true));
             deps.log.info({ provider: provider.id }, 'remote MCP tools left out of a list: too many calls in flight');
             return [];
           }

@@ -150,6 +150,11 @@ describe('the same holds for remote MCP tools, and for key checks over the HTTP 
     await eventually(() => mcp.hanging >= PER_KEY, 5_000);
 
     await servedPromptly(t, app.url, bob.apiKey, 'open_whoami', (text) => assert.equal(text, 'anyone'));
+    // A's list still shows the tools: over the cap nothing is sent, and the list from the calls is kept.
+    const aliceClient = await connectMcp(app.url, alice.apiKey);
+    t.after(() => aliceClient.close());
+    const listed = (await aliceClient.listTools()).tools.map((tool) => tool.name);
+    assert.ok(listed.includes('open_whoami') && listed.includes('open_hang'), listed.join(', '));
 
     const texts = (await batch).map(resultText);
     const limited = texts.filter((text) => LIMIT_TEXT.test(text));
