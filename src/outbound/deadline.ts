@@ -14,6 +14,7 @@ export interface Deadline {
   readonly budgetMs: number;
   /** Milliseconds left; 0 or less once passed. */
   remaining(): number;
+  /** Less than a few milliseconds left. */
   expired(): boolean;
   /**
    * `ms`, or what is left when that is less (at least 1 ms, so a timer still fires). Throws
@@ -21,6 +22,12 @@ export interface Deadline {
    */
   cap(ms: number): number;
 }
+
+/**
+ * What counts as no time left. Node's timers may fire a millisecond before Date.now() says their
+ * time has come, and a step given less than this could do nothing useful anyway.
+ */
+const NOTHING_LEFT_MS = 5;
 
 /** The call's deadline passed before the step could start (or while it ran). */
 export class CallDeadlineError extends Error {
@@ -40,11 +47,11 @@ class CallDeadline implements Deadline {
     return this.at - Date.now();
   }
   expired(): boolean {
-    return this.remaining() <= 0;
+    return this.remaining() < NOTHING_LEFT_MS;
   }
   cap(ms: number): number {
     const left = this.remaining();
-    if (left <= 0) throw new CallDeadlineError(this.budgetMs);
+    if (left < NOTHING_LEFT_MS) throw new CallDeadlineError(this.budgetMs);
     return Math.max(1, Math.min(ms, left));
   }
 }

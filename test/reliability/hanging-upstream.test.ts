@@ -40,8 +40,8 @@ describe('a hanging upstream for one provider leaves the other providers and the
     app = await startApp({
       databaseUrl: db.url,
       env: { BETA_KEY: 'beta-shared-key-1234', STUCK_KEY: 'stuck-shared-key-1234' },
-      // Token requests end at 3 s; a call at 10 s. Each user may have 8 calls in flight per upstream.
-      limits: { tokenTimeoutMs: 3_000, callTimeoutMs: 10_000, refreshRetryDelaysMs: [], keyPerMinute: 10_000 },
+      // Token requests end at 5 s; a call at 12 s. Each user may have 8 calls in flight per upstream.
+      limits: { tokenTimeoutMs: 5_000, callTimeoutMs: 12_000, refreshRetryDelaysMs: [], keyPerMinute: 10_000 },
       providers: async (url) => {
         acme = await startUpstream({ redirectUris: [`${url}/api/connect/acme/callback`], accessTokenTtl: 3 });
         return [
