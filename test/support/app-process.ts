@@ -26,6 +26,8 @@ export interface AppProcessConfig {
   limits?: AppDeps['limits'];
   /** A fixed port (default: a random one), so a process restarted after kill -9 keeps its URL. */
   port?: number;
+  /** PUBLIC_URL, when the instances sit behind one address (a load balancer); default their own. */
+  publicUrl?: string;
 }
 
 const config = JSON.parse(process.env.APP_CONFIG ?? 'null') as AppProcessConfig | null;
@@ -41,6 +43,7 @@ const app = await startApp({
   ...(config.usageFlushMs ? { usageFlushMs: config.usageFlushMs } : {}),
   ...(config.limits ? { limits: config.limits } : {}),
   ...(config.port ? { port: config.port } : {}),
+  ...(config.publicUrl ? { publicUrl: () => config.publicUrl as string } : {}),
   logTo: new Writable({
     write(chunk: Buffer, _encoding, done) {
       process.stderr.write(chunk, () => done());
