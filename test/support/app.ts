@@ -56,6 +56,13 @@ export interface TestAppOptions {
   publicUrl?: (url: string) => string;
 }
 
+/**
+ * For tests that fire many concurrent calls from one key on purpose (one shared refresh, isolation
+ * of interleaved calls): the per-user and per-key in-flight caps (16 / 8) would answer most of them
+ * instead. The caps have tests of their own (test/mcp/in-flight-limits.test.ts).
+ */
+export const MANY_IN_FLIGHT = Object.freeze({ toolCallsInFlightPerUser: 1_000, toolCallsInFlightPerKey: 1_000 });
+
 /** Test files register many users from 127.0.0.1; the registration limit has tests of its own. */
 const TEST_LIMITS: Partial<LimitSettings> = { registrationsPerIpPerHour: 10_000 };
 
