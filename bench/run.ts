@@ -229,7 +229,10 @@ async function main(): Promise<void> {
       cwd: ROOT,
       env: { ...process.env, PORT: String(serverPort), HOST: '127.0.0.1', PUBLIC_URL: serverUrl, DATA_DIR: dataDir, PROVIDERS_FILE: providersFile, ENCRYPTION_KEY: randomBytes(32).toString('base64'), DATABASE_URL: '', NODE_ENV: 'production', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
         // The load is one key hammering on purpose: lift its rate limit above what the run can reach.
-        KEY_RATE_LIMIT_PER_MINUTE: '10000000', KEY_RATE_LIMIT_PER_HOUR: '100000000' },
+        KEY_RATE_LIMIT_PER_MINUTE: '10000000', KEY_RATE_LIMIT_PER_HOUR: '100000000',
+        // …and its in-flight caps (8 per key) above the run's connections, or the excess would be
+        // refused at once and counted as (very fast) answers.
+        TOOL_CALLS_IN_FLIGHT_PER_USER: '1000', TOOL_CALLS_IN_FLIGHT_PER_KEY: '1000' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     children.push(server);
@@ -258,6 +261,11 @@ async function main(): Promise<void> {
     }
     const remoteWarm = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'remote_whoami', arguments: {} } });
     for (let i = 0; i < 50; i++) await (await fetch(`${serverUrl}/mcp`, { method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${reg.api_key}` }, body: remoteWarm })).text();
+    // The load must measure real answers: a fast isError result (a refused or failing call) would flatter the figures.
+    for (const body of [call, remoteWarm]) {
+      const answer = await (await fetch(`${serverUrl}/mcp`, { method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${reg.api_key}` }, body })).text();
+      if (answer.includes('"isError":true') || !answer.includes('"result"')) throw new Error(`the server does not answer the bench's call properly: ${answer.slice(0, 300)}`);
+    }
 
     const idleRss = await currentRssMb(server.pid as number);
     process.stdout.write(`server RSS before load: ${idleRss} MB\n`);

@@ -37,6 +37,7 @@ import { oauthTokenRouter } from './http/routes/oauth-token.js';
 import type { BcryptGate } from './keys/bcrypt-gate.js';
 import { createCreationSlots } from './keys/creation-slots.js';
 import { createKeyService } from './keys/key-service.js';
+import { createInFlightLimiter } from './limits/in-flight.js';
 import { createIpLimiter } from './limits/ip-limiter.js';
 import { createKeyRateLimiter } from './limits/key-rate-limiter.js';
 import { DEFAULT_LIMITS, type LimitSettings } from './limits/settings.js';
@@ -105,6 +106,8 @@ export function buildApp(deps: AppDeps): App {
   const usageSync = startUsageSync({ pool, limiter, keys, log, intervalMs: limits.syncIntervalMs });
   const refused = createRefusedKeys({ limit: limits.failedAuthPerIp, windowSeconds: limits.failedAuthWindowSeconds, inFlight: limits.keyChecksInFlightPerIp });
   const registrations = createIpLimiter({ limit: limits.registrationsPerIpPerHour, windowSeconds: 3600 });
+  // One set of caps for every upstream request made for a user: REST tools, remote MCP tools, key checks.
+  const inFlight = createInFlightLimiter({ perUser: limits.toolCallsInFlightPerUser, perKey: limits.toolCallsInFlightPerKey });
   // Tool calls read connections through this short-lived cache: a warm call touches no database.
   const connections = createConnectionReader(pool, deps.connectionCacheMs);
   const tokens = createAccessTokenSource({
@@ -122,10 +125,10 @@ export function buildApp(deps: AppDeps): App {
       : Promise.resolve(provider),
   );
   const remote = createRemoteTools({
-    registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream,
+    registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, inFlight,
     clientRejected: (providerId, err) => forgetRejectedClient(pool, registry, providerId, err),
   });
-  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote });
+  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, inFlight, remote });
   // The one way a presented key is checked, whichever route it arrives on.
   const keyCheck = createKeyCheck({ keys, refused });
   const authDeps = { keyCheck, limiter, limits };
@@ -143,7 +146,7 @@ export function buildApp(deps: AppDeps): App {
     authenticate: createAuthenticator(authDeps, mcpAuthOptions),
     chargeBatch: createBatchCharge(authDeps),
     clientAddress: (req) => proxyaddr(req, trust),
-    fast: createFastDispatcher({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote }),
+    fast: createFastDispatcher({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, inFlight, remote }),
     sdk: mcp,
     securityHeaders: helmetHeaders(),
     log,
@@ -182,6 +185,7 @@ export function buildApp(deps: AppDeps): App {
       tokenTimeoutMs: upstream.tokenTimeoutMs,
       log,
       authenticate: auth,
+      inFlight,
       signInCallback: oauthSignInCallback({ ...signIn, cookies }),
       webCallback: web.callback,
     }),
@@ -208,8 +212,9 @@ export function buildApp(deps: AppDeps): App {
 }
 
 function pickUpstreamLimits(limits: Partial<UpstreamLimits> = {}): Partial<UpstreamLimits> {
-  const { apiTimeoutMs, tokenTimeoutMs, refreshRetryDelaysMs, refreshConcurrency } = limits;
+  const { apiTimeoutMs, tokenTimeoutMs, refreshRetryDelaysMs, refreshConcurrency, callTimeoutMs } = limits;
   return {
+    ...(callTimeoutMs !== undefined ? { callTimeoutMs } : {}),
     ...(apiTimeoutMs !== undefined ? { apiTimeoutMs } : {}),
     ...(tokenTimeoutMs !== undefined ? { tokenTimeoutMs } : {}),
     ...(refreshRetryDelaysMs !== undefined ? { refreshRetryDelaysMs } : {}),

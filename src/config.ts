@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_LIMITS } from './limits/settings.js';
+import { DEFAULT_UPSTREAM_LIMITS } from './outbound/limits.js';
 
 /**
  * Every environment variable the service reads, parsed once at boot (STYLE §1).
@@ -21,6 +22,9 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KEY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.keyPerMinute),
   KEY_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.keyPerHour),
+  TOOL_CALL_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(DEFAULT_UPSTREAM_LIMITS.callTimeoutMs),
+  TOOL_CALLS_IN_FLIGHT_PER_USER: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.toolCallsInFlightPerUser),
+  TOOL_CALLS_IN_FLIGHT_PER_KEY: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.toolCallsInFlightPerKey),
 });
 
 export interface Config {
@@ -38,6 +42,8 @@ export interface Config {
   readonly logLevel: string;
   /** Default per-key request limits (a key's own overrides win). */
   readonly keyRateLimit: { readonly perMinute: number; readonly perHour: number };
+  /** One deadline for a whole tool call, and the caps on calls in flight per user and per key, per upstream. */
+  readonly toolCalls: { readonly timeoutMs: number; readonly inFlightPerUser: number; readonly inFlightPerKey: number };
 }
 
 export class ConfigError extends Error {
@@ -73,5 +79,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     providersFile: e.PROVIDERS_FILE ? path.resolve(e.PROVIDERS_FILE) : undefined,
     logLevel: e.LOG_LEVEL,
     keyRateLimit: Object.freeze({ perMinute: e.KEY_RATE_LIMIT_PER_MINUTE, perHour: e.KEY_RATE_LIMIT_PER_HOUR }),
+    toolCalls: Object.freeze({
+      timeoutMs: e.TOOL_CALL_TIMEOUT_MS,
+      inFlightPerUser: e.TOOL_CALLS_IN_FLIGHT_PER_USER,
+      inFlightPerKey: e.TOOL_CALLS_IN_FLIGHT_PER_KEY,
+    }),
   });
 }

@@ -60,7 +60,13 @@ async function main(): Promise<void> {
   }
   const pool = createPool(databaseUrl);
 
-  const limits = { keyPerMinute: config.keyRateLimit.perMinute, keyPerHour: config.keyRateLimit.perHour };
+  const limits = {
+    keyPerMinute: config.keyRateLimit.perMinute,
+    keyPerHour: config.keyRateLimit.perHour,
+    callTimeoutMs: config.toolCalls.timeoutMs,
+    toolCallsInFlightPerUser: config.toolCalls.inFlightPerUser,
+    toolCallsInFlightPerKey: config.toolCalls.inFlightPerKey,
+  };
   const app = buildApp({ config, pool, cipher, registry: providers, log, limits });
   // Timeouts on purpose (slow clients, load balancers' keep-alive): see src/http/server.ts.
   const server = createHttpServer();

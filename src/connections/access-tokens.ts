@@ -3,6 +3,7 @@ import { recordAudit } from '../audit/record.js';
 import type { Cipher } from '../crypto/cipher.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import type { Logger } from '../log.js';
+import { NO_DEADLINE, type Deadline } from '../outbound/deadline.js';
 import type { UpstreamLimits } from '../outbound/limits.js';
 import type { OAuth2ProviderDefinition } from '../providers/schema.js';
 import { connectionAad } from './connect-flow.js';
@@ -38,10 +39,13 @@ export class RefreshBusyError extends Error {
 }
 
 export interface AccessTokenSource {
-  /** A usable access token for the user's connection, refreshed first when it is about to expire. */
-  get(userId: string, provider: OAuth2ProviderDefinition, actor: Actor): Promise<string>;
+  /**
+   * A usable access token for the user's connection, refreshed first when it is about to expire.
+   * Every wait and token request ends by `deadline` (the tool call's; see outbound/deadline.ts).
+   */
+  get(userId: string, provider: OAuth2ProviderDefinition, actor: Actor, deadline?: Deadline): Promise<string>;
   /** After the upstream answered 401 to `rejected`: refresh (once, shared) and return the new token. */
-  refreshAfterRejection(userId: string, provider: OAuth2ProviderDefinition, rejected: string, actor: Actor): Promise<string>;
+  refreshAfterRejection(userId: string, provider: OAuth2ProviderDefinition, rejected: string, actor: Actor, deadline?: Deadline): Promise<string>;
 }
 
 export interface AccessTokenDeps {
@@ -70,7 +74,8 @@ type Urgency = 'due' | 'required';
  *
  * The lock is held only across one token request, which `tokenTimeoutMs` bounds; waiters give up
  * after that bound plus a little (`lock_timeout`), and backoff between attempts happens with no
- * transaction open.
+ * transaction open. All of it also ends by the deadline of the call that started the refresh;
+ * calls that join a running refresh started later, so their deadlines are no earlier.
  */
 export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSource {
   const inFlight = new Map<string, Promise<string>>();
@@ -92,25 +97,26 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
     return row;
   }
 
-  function refresh(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency, actor: Actor): Promise<string> {
+  function refresh(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency, actor: Actor, deadline: Deadline): Promise<string> {
     const key = `${userId}\u0000${provider.id}\u0000${urgency}`;
     const running = inFlight.get(key);
     if (running) return running;
-    const work = refreshWithRetries(userId, provider, seen, urgency, actor).finally(() => inFlight.delete(key));
+    const work = refreshWithRetries(userId, provider, seen, urgency, actor, deadline).finally(() => inFlight.delete(key));
     inFlight.set(key, work);
     return work;
   }
 
-  async function refreshWithRetries(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency, actor: Actor): Promise<string> {
+  async function refreshWithRetries(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency, actor: Actor, deadline: Deadline): Promise<string> {
     const delays = urgency === 'required' ? deps.limits.refreshRetryDelaysMs : [];
     for (let attempt = 0; ; attempt++) {
       try {
-        return await refreshOnce(userId, provider, seen, urgency, actor);
+        return await refreshOnce(userId, provider, seen, urgency, actor, deadline);
       } catch (err) {
         const delay = delays[attempt];
         if (!(err instanceof TokenRequestError) || err.kind !== 'transient' || delay === undefined) throw err;
         const wait = Math.max(delay, (err.retryAfterSeconds ?? 0) * 1000);
-        if (wait > MAX_RETRY_AFTER_MS) throw err;
+        // A retry that could only start after the call's deadline is not waited for.
+        if (wait > MAX_RETRY_AFTER_MS || wait * 1.25 >= deadline.remaining()) throw err;
         deps.log.warn({ provider: provider.id, attempt: attempt + 1, err: err.message }, 'token refresh failed; retrying');
         // Jitter keeps instances that failed together from retrying in lockstep.
         await new Promise((resolve) => setTimeout(resolve, wait * (0.75 + Math.random() * 0.5)));
@@ -118,22 +124,30 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
     }
   }
 
-  async function refreshOnce(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency, actor: Actor): Promise<string> {
+  async function refreshOnce(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency, actor: Actor, deadline: Deadline): Promise<string> {
     // A token that still works never waits for a slot. One that must be refreshed waits for a slot
     // and then for the row lock within one budget, so the cap adds no time to the wait's bound.
     const started = Date.now();
-    const release = urgency === 'due' ? slots.tryTake() : await slots.take(lockWaitMs);
+    const release = urgency === 'due' ? slots.tryTake() : await slots.take(deadline.cap(lockWaitMs));
     if (!release) throw new RefreshBusyError(`too many token refreshes are under way; your ${provider.name} access could not be refreshed in time`);
     try {
       // 0 would mean NOWAIT: a 'required' refresh always waits at least a moment for the lock.
-      const lockWait = urgency === 'required' ? Math.max(1, lockWaitMs - (Date.now() - started)) : 0;
-      return await refreshHoldingSlot(userId, provider, seen, urgency, lockWait, actor);
+      const lockWait = urgency === 'required' ? deadline.cap(Math.max(1, lockWaitMs - (Date.now() - started))) : 0;
+      return await refreshHoldingSlot(userId, provider, seen, urgency, lockWait, actor, deadline);
     } finally {
       release();
     }
   }
 
-  async function refreshHoldingSlot(userId: string, provider: OAuth2ProviderDefinition, seen: string, urgency: Urgency, lockWait: number, actor: Actor): Promise<string> {
+  async function refreshHoldingSlot(
+    userId: string,
+    provider: OAuth2ProviderDefinition,
+    seen: string,
+    urgency: Urgency,
+    lockWait: number,
+    actor: Actor,
+    deadline: Deadline,
+  ): Promise<string> {
     const aad = connectionAad(userId, provider.id);
     let outcome: { token: string } | { reauth: string };
     try {
@@ -150,7 +164,7 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
         }
         let tokens;
         try {
-          tokens = await refreshTokens(provider, deps.cipher.decrypt(row.refreshTokenEnc, aad), deps.limits.tokenTimeoutMs);
+          tokens = await refreshTokens(provider, deps.cipher.decrypt(row.refreshTokenEnc, aad), tokenTimeout(urgency, deadline));
         } catch (err) {
           if (!(err instanceof TokenRequestError) || err.kind !== 'invalid_grant') throw err;
           // Marked while the lock is held: a reconnect that lands right after must not be marked too.
@@ -181,15 +195,24 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
     throw notConnected(provider, 'reauth_required');
   }
 
+  /**
+   * An early refresh ('due') may take at most half of what is left of the call: the token still
+   * works, so the call's own request must keep time to run when the token endpoint hangs.
+   */
+  function tokenTimeout(urgency: Urgency, deadline: Deadline): number {
+    const own = deps.limits.tokenTimeoutMs;
+    return deadline.cap(urgency === 'due' ? Math.min(own, deadline.remaining() / 2) : own);
+  }
+
   return {
-    async get(userId, provider, actor) {
+    async get(userId, provider, actor, deadline = NO_DEADLINE) {
       const row = usableRow(await deps.connections.find(userId, provider.id), provider);
       const current = decryptAccess(row);
       const freshness = tokenFreshness({ issuedAt: row.accessTokenIssuedAt, expiresAt: row.expiresAt });
       if (freshness === 'fresh') return current;
-      if (freshness === 'expired') return refresh(userId, provider, current, 'required', actor);
+      if (freshness === 'expired') return refresh(userId, provider, current, 'required', actor, deadline);
       try {
-        return await refresh(userId, provider, current, 'due', actor);
+        return await refresh(userId, provider, current, 'due', actor, deadline);
       } catch (err) {
         if (err instanceof NotConnectedError) throw err;
         // Still valid: a failed or contended early refresh must not fail the call. The next call
@@ -199,8 +222,8 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
         return current;
       }
     },
-    refreshAfterRejection(userId, provider, rejected, actor) {
-      return refresh(userId, provider, rejected, 'required', actor);
+    refreshAfterRejection(userId, provider, rejected, actor, deadline = NO_DEADLINE) {
+      return refresh(userId, provider, rejected, 'required', actor, deadline);
     },
   };
 }

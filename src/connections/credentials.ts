@@ -1,5 +1,6 @@
 import type { Actor } from '../auth/actor.js';
 import type { Cipher } from '../crypto/cipher.js';
+import type { Deadline } from '../outbound/deadline.js';
 import type { ConnectionReader } from './connection-cache.js';
 import type { ApiKeyProviderDefinition, ProviderDefinition } from '../providers/schema.js';
 import { NotConnectedError, type AccessTokenSource } from './access-tokens.js';
@@ -16,13 +17,22 @@ export interface UpstreamCredentials {
 }
 
 export interface CredentialSource {
-  /** Credentials for a call as `userId`; throws NotConnectedError saying how to connect or set a key. */
-  get(userId: string, provider: ProviderDefinition, actor: Actor): Promise<UpstreamCredentials>;
+  /**
+   * Credentials for a call as `userId`; throws NotConnectedError saying how to connect or set a key.
+   * A refresh this needs ends by `deadline` (the tool call's).
+   */
+  get(userId: string, provider: ProviderDefinition, actor: Actor, deadline?: Deadline): Promise<UpstreamCredentials>;
   /**
    * After the upstream answered 401 to `rejected`: credentials to retry once with, or undefined when
    * a retry cannot help (an API key does not change by asking again).
    */
-  renewAfterRejection(userId: string, provider: ProviderDefinition, rejected: UpstreamCredentials, actor: Actor): Promise<UpstreamCredentials | undefined>;
+  renewAfterRejection(
+    userId: string,
+    provider: ProviderDefinition,
+    rejected: UpstreamCredentials,
+    actor: Actor,
+    deadline?: Deadline,
+  ): Promise<UpstreamCredentials | undefined>;
 }
 
 /** How a user sets (or replaces) their key; used wherever a call needs one. */
@@ -35,8 +45,8 @@ export function createCredentialSource(deps: { connections: ConnectionReader; ci
   const bearer = (token: string): UpstreamCredentials => ({ headers: { authorization: `Bearer ${token}` }, query: {}, source: 'oauth', secret: token });
 
   return {
-    async get(userId, provider, actor) {
-      if (provider.auth === 'oauth2') return bearer(await deps.tokens.get(userId, provider, actor));
+    async get(userId, provider, actor, deadline) {
+      if (provider.auth === 'oauth2') return bearer(await deps.tokens.get(userId, provider, actor, deadline));
       if (provider.auth === 'none') return { headers: {}, query: {}, source: 'none', secret: '' };
       const used = await keyInUse(deps.connections.find, deps.cipher, userId, provider);
       if (!used) {
@@ -48,9 +58,9 @@ export function createCredentialSource(deps: { connections: ConnectionReader; ci
       return { headers, query, source: used.source, secret: used.key };
     },
 
-    async renewAfterRejection(userId, provider, rejected, actor) {
+    async renewAfterRejection(userId, provider, rejected, actor, deadline) {
       if (provider.auth !== 'oauth2') return undefined;
-      return bearer(await deps.tokens.refreshAfterRejection(userId, provider, rejected.secret, actor));
+      return bearer(await deps.tokens.refreshAfterRejection(userId, provider, rejected.secret, actor, deadline));
     },
   };
 }

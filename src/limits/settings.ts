@@ -1,4 +1,5 @@
 import type { RateLimitOverrides } from '../keys/key-store.js';
+import { DEFAULT_IN_FLIGHT } from './in-flight.js';
 
 /** Every limit the service enforces, with the defaults an operator gets. */
 export interface LimitSettings {
@@ -14,6 +15,9 @@ export interface LimitSettings {
   readonly keyChecksInFlightPerIp: number;
   /** How often each instance adds its request counts to PostgreSQL and reads the totals back. */
   readonly syncIntervalMs: number;
+  /** Upstream calls one user / one key may have in flight to one upstream at once (in-flight.ts). */
+  readonly toolCallsInFlightPerUser: number;
+  readonly toolCallsInFlightPerKey: number;
 }
 
 export const DEFAULT_LIMITS: LimitSettings = Object.freeze({
@@ -24,6 +28,8 @@ export const DEFAULT_LIMITS: LimitSettings = Object.freeze({
   failedAuthWindowSeconds: 300,
   keyChecksInFlightPerIp: 3,
   syncIntervalMs: 1_000,
+  toolCallsInFlightPerUser: DEFAULT_IN_FLIGHT.perUser,
+  toolCallsInFlightPerKey: DEFAULT_IN_FLIGHT.perKey,
 });
 
 /** A key's limits in force: its overrides, else the defaults. */

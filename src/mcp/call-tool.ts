@@ -4,13 +4,15 @@ import { NotConnectedError, RefreshBusyError } from '../connections/access-token
 import { scrubSecret, setKeyInstructions, type CredentialSource, type UpstreamCredentials } from '../connections/credentials.js';
 import { TokenRequestError } from '../connections/oauth-client.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
+import { inFlightMessage, type InFlightLimiter } from '../limits/in-flight.js';
 import type { Logger } from '../log.js';
+import { CallDeadlineError, startDeadline, type Deadline } from '../outbound/deadline.js';
 import type { UpstreamLimits } from '../outbound/limits.js';
 import type { RegisteredTool } from '../providers/registry.js';
 import type { ApiKeyProviderDefinition, ProviderDefinition } from '../providers/schema.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import { upstreamTimedOut } from '../outbound/exchange.js';
-import { buildUpstreamRequest, UnsafeArgumentError } from '../upstreams/rest/build-request.js';
+import { buildUpstreamRequest, UnsafeArgumentError, type UpstreamRequest } from '../upstreams/rest/build-request.js';
 import { MAX_RESULT_BYTES, sendUpstream, type UpstreamResponse } from '../upstreams/rest/send-request.js';
 
 export interface ToolCallDeps {
@@ -20,7 +22,9 @@ export interface ToolCallDeps {
   log: Logger;
   /** Base of the URLs that tell a user how to connect or set a key. */
   publicUrl: string;
-  limits: Pick<UpstreamLimits, 'apiTimeoutMs'>;
+  limits: Pick<UpstreamLimits, 'apiTimeoutMs' | 'callTimeoutMs'>;
+  /** Caps on calls in flight per user and per key, per upstream (limits/in-flight.ts). */
+  inFlight: InFlightLimiter;
 }
 
 const EXCERPT_CHARS = 500;
@@ -47,6 +51,7 @@ export async function callTool(deps: ToolCallDeps, caller: Caller, tool: Registe
 }
 
 async function runTool(deps: ToolCallDeps, caller: Caller, tool: RegisteredTool, rawArgs: unknown): Promise<CallToolResult> {
+  const deadline = startDeadline(deps.limits.callTimeoutMs);
   const parsed = tool.validator.safeParse(rawArgs ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`).join('; ');
@@ -60,18 +65,37 @@ async function runTool(deps: ToolCallDeps, caller: Caller, tool: RegisteredTool,
     if (err instanceof UnsafeArgumentError) return errorResult(`Invalid arguments for ${tool.name}: ${err.message}`);
     throw err;
   }
-  let credentials: UpstreamCredentials | undefined;
+  // Refused before it takes a socket or a refresh slot: queueing it would only move the wait here.
+  const leave = deps.inFlight.enter(caller.userId, caller.keyPrefix, provider.id);
+  if (typeof leave !== 'function') return errorResult(inFlightMessage(leave, provider.name));
   try {
-    credentials = await deps.credentials.get(caller.userId, provider, caller);
-    let response = await sendUpstream(provider, request, credentials, deps.limits.apiTimeoutMs);
+    return await runUpstream(deps, caller, tool, request, deadline);
+  } finally {
+    leave();
+  }
+}
+
+/** Which part of a call the deadline cut short, for the message. */
+type Stage = 'credentials' | 'request';
+
+async function runUpstream(deps: ToolCallDeps, caller: Caller, tool: RegisteredTool, request: UpstreamRequest, deadline: Deadline): Promise<CallToolResult> {
+  const provider = tool.provider;
+  let credentials: UpstreamCredentials | undefined;
+  let stage: Stage = 'credentials';
+  try {
+    credentials = await deps.credentials.get(caller.userId, provider, caller, deadline);
+    stage = 'request';
+    let response = await sendUpstream(provider, request, credentials, deadline.cap(deps.limits.apiTimeoutMs));
     let note = '';
     if (response.status === 401) {
       // The upstream may revoke or expire a token before its stated expiry: refresh once and
       // retry once. A second 401 is reported as it is; refreshing again would not help.
-      const renewed = await deps.credentials.renewAfterRejection(caller.userId, provider, credentials, caller);
+      stage = 'credentials';
+      const renewed = await deps.credentials.renewAfterRejection(caller.userId, provider, credentials, caller, deadline);
+      stage = 'request';
       if (renewed) {
         credentials = renewed;
-        response = await sendUpstream(provider, request, credentials, deps.limits.apiTimeoutMs);
+        response = await sendUpstream(provider, request, credentials, deadline.cap(deps.limits.apiTimeoutMs));
         if (response.status === 401) {
           note = ' It refused a freshly refreshed token too: the account may lack permission for this; if it persists, reconnect.';
         }
@@ -85,6 +109,10 @@ async function runTool(deps: ToolCallDeps, caller: Caller, tool: RegisteredTool,
     return toResult(provider.name, response, note);
   } catch (err) {
     if (err instanceof NotConnectedError) return errorResult(err.message);
+    if (cutByDeadline(err, deadline)) {
+      deps.log.warn({ tool: tool.name, stage, err: (err as Error).message }, 'tool call stopped at its deadline');
+      return errorResult(deadlineMessage(provider.name, deadline.budgetMs, stage));
+    }
     if (err instanceof TokenRequestError || err instanceof RefreshBusyError) return errorResult(refreshFailure(provider, err, deps.log));
     if (isDatabaseUnavailable(err)) {
       deps.log.warn({ tool: tool.name, err: (err as Error).message }, 'tool call failed: database unavailable');
@@ -95,6 +123,25 @@ async function runTool(deps: ToolCallDeps, caller: Caller, tool: RegisteredTool,
     deps.log.warn({ tool: tool.name, err: message }, 'tool call failed');
     return errorResult(`${provider.name} could not be reached: ${message}`);
   }
+}
+
+/**
+ * Whether a failure is the call's deadline: a step refused to start with no time left, or a wait
+ * or request (given what was left) gave up once the deadline had passed.
+ */
+export function cutByDeadline(err: unknown, deadline: Deadline): boolean {
+  if (err instanceof CallDeadlineError) return true;
+  if (!deadline.expired()) return false;
+  return upstreamTimedOut(err) || err instanceof RefreshBusyError || (err instanceof TokenRequestError && err.kind === 'transient');
+}
+
+/** The one message for a call stopped at its deadline (REST and remote MCP tools alike). */
+export function deadlineMessage(providerName: string, budgetMs: number, stage: Stage): string {
+  const what =
+    stage === 'credentials'
+      ? `refreshing your ${providerName} access did not finish in time (its token endpoint is slow or not answering). Your connection is kept`
+      : `${providerName} did not answer in time`;
+  return `The call to ${providerName} was stopped after ${budgetMs / 1000} s, the limit for one tool call: ${what}. Try again later.`;
 }
 
 /** A refresh that failed without proving the grant dead: the connection is kept either way. */

@@ -2,7 +2,9 @@ import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { NotConnectedError, RefreshBusyError } from '../connections/access-tokens.js';
 import { scrubSecret, type CredentialSource, type UpstreamCredentials } from '../connections/credentials.js';
 import { TokenRequestError } from '../connections/oauth-client.js';
+import { inFlightMessage, type InFlightLimiter } from '../limits/in-flight.js';
 import type { Logger } from '../log.js';
+import { startDeadline, type Deadline } from '../outbound/deadline.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { ProviderDefinition } from '../providers/schema.js';
@@ -10,6 +12,7 @@ import type { McpSettings } from '../providers/mcp-schema.js';
 import { createMcpClient, McpAnswerTooLargeError, McpHttpError, McpProtocolError, type McpClient, type McpTarget } from '../upstreams/mcp/mcp-client.js';
 import { createToolViewCache, listUpstreamTools, toToolView, type ToolView, type ToolViewCache } from '../upstreams/mcp/tool-view.js';
 import type { Caller } from '../auth/caller.js';
+import { cutByDeadline, deadlineMessage } from './call-tool.js';
 
 export type McpProvider = ProviderDefinition & { mcp: McpSettings };
 
@@ -22,7 +25,9 @@ export interface RemoteToolsDeps {
   usage: UsageRecorder;
   log: Logger;
   publicUrl: string;
-  limits: { apiTimeoutMs: number };
+  limits: { apiTimeoutMs: number; callTimeoutMs: number };
+  /** Caps on calls in flight per user and per key, per upstream (limits/in-flight.ts); shared with REST tools. */
+  inFlight: InFlightLimiter;
   /** Called with a failed token request; true when it was our registered client being forgotten upstream. */
   clientRejected?: (providerId: string, err: unknown) => Promise<boolean>;
 }
@@ -52,36 +57,36 @@ export function createRemoteTools(options: RemoteToolsDeps): RemoteTools {
   const providers = deps.registry.providers.filter((p): p is McpProvider => p.mcp !== undefined);
   const keyOf = (caller: Caller, provider: McpProvider): string => `${caller.userId}\u0000${provider.id}`;
 
-  function target(caller: Caller, provider: McpProvider, credentials: UpstreamCredentials): McpTarget {
+  function target(caller: Caller, provider: McpProvider, credentials: UpstreamCredentials, deadline: Deadline | undefined): McpTarget {
     const headers: Record<string, string> = { ...provider.headers, ...credentials.headers, 'user-agent': provider.user_agent ?? 'mcp-oauth-proxy' };
-    return { key: keyOf(caller, provider), url: provider.mcp.url, headers, timeoutMs: deps.limits.apiTimeoutMs };
+    return { key: keyOf(caller, provider), url: provider.mcp.url, headers, timeoutMs: deps.limits.apiTimeoutMs, ...(deadline ? { deadline } : {}) };
   }
 
-  async function credentialsFor(caller: Caller, provider: McpProvider): Promise<UpstreamCredentials> {
+  async function credentialsFor(caller: Caller, provider: McpProvider, deadline?: Deadline): Promise<UpstreamCredentials> {
     // OAuth discovery and client registration, once; the discovered definition carries the endpoints.
     const ready = (await deps.registry.ready(provider.id)) ?? provider;
-    return deps.credentials.get(caller.userId, ready, caller);
+    return deps.credentials.get(caller.userId, ready, caller, deadline);
   }
 
   /** A request with one refresh-and-retry after a 401 (the token may have died before its expiry). */
-  async function request(caller: Caller, provider: McpProvider, credentials: UpstreamCredentials, method: string, params: Record<string, unknown>) {
+  async function request(caller: Caller, provider: McpProvider, credentials: UpstreamCredentials, method: string, params: Record<string, unknown>, deadline?: Deadline) {
     try {
-      return { answer: await deps.client.request(target(caller, provider, credentials), method, params), credentials };
+      return { answer: await deps.client.request(target(caller, provider, credentials, deadline), method, params), credentials };
     } catch (err) {
       if (!(err instanceof McpHttpError && err.status === 401)) throw err;
-      const renewed = await deps.credentials.renewAfterRejection(caller.userId, deps.registry.provider(provider.id) ?? provider, credentials, caller);
+      const renewed = await deps.credentials.renewAfterRejection(caller.userId, deps.registry.provider(provider.id) ?? provider, credentials, caller, deadline);
       if (!renewed) throw err;
-      return { answer: await deps.client.request(target(caller, provider, renewed), method, params), credentials: renewed };
+      return { answer: await deps.client.request(target(caller, provider, renewed, deadline), method, params), credentials: renewed };
     }
   }
 
-  async function view(caller: Caller, provider: McpProvider, credentials: UpstreamCredentials, fresh: boolean): Promise<ToolView> {
+  async function view(caller: Caller, provider: McpProvider, credentials: UpstreamCredentials, fresh: boolean, deadline?: Deadline): Promise<ToolView> {
     const key = keyOf(caller, provider);
     const cached = fresh ? undefined : deps.views.get(key);
     if (cached) return cached;
     let current = credentials;
     const upstream = await listUpstreamTools(async (cursor) => {
-      const { answer, credentials: used } = await request(caller, provider, current, 'tools/list', cursor ? { cursor } : {});
+      const { answer, credentials: used } = await request(caller, provider, current, 'tools/list', cursor ? { cursor } : {}, deadline);
       current = used;
       if ('error' in answer) throw new McpProtocolError(`tools/list failed: ${answer.error.message}`);
       return answer.result;
@@ -124,15 +129,27 @@ export function createRemoteTools(options: RemoteToolsDeps): RemoteTools {
     async list(caller) {
       const lists = await Promise.all(
         providers.map(async (provider): Promise<Tool[]> => {
+          // Listing takes sockets of the same pool as calls, so it takes a place in the same caps.
+          const leave = deps.inFlight.enter(caller.userId, caller.keyPrefix, provider.id);
+          if (typeof leave !== 'function') {
+            // Over the cap nothing is sent upstream; the tools last listed are still the best answer.
+            const cached = deps.views.get(keyOf(caller, provider));
+            if (cached) return cached.tools.filter((t) => usable(caller.scopes, cached.readOnly.get(t.name) === true));
+            deps.log.info({ provider: provider.id }, 'remote MCP tools left out of a list: too many calls in flight');
+            return [];
+          }
           try {
-            const credentials = await credentialsFor(caller, provider);
-            const v = await view(caller, provider, credentials, false);
+            const deadline = startDeadline(deps.limits.callTimeoutMs);
+            const credentials = await credentialsFor(caller, provider, deadline);
+            const v = await view(caller, provider, credentials, false, deadline);
             return v.tools.filter((t) => usable(caller.scopes, v.readOnly.get(t.name) === true));
           } catch (err) {
             if (err instanceof NotConnectedError) return [connectTool(provider, err.message)];
             // One unreachable upstream must not take every other tool out of the list.
             deps.log.warn({ provider: provider.id, err: failure(provider, err, undefined) }, 'could not list the tools of a remote MCP server');
             return [];
+          } finally {
+            leave();
           }
         }),
       );
@@ -140,25 +157,36 @@ export function createRemoteTools(options: RemoteToolsDeps): RemoteTools {
     },
 
     async call(caller, provider, name, args) {
-      const result = await callRemote(caller, provider, name, args);
+      const leave = deps.inFlight.enter(caller.userId, caller.keyPrefix, provider.id);
+      let result: CallToolResult;
+      if (typeof leave !== 'function') result = errorResult(inFlightMessage(leave, provider.name));
+      else {
+        try {
+          result = await callRemote(caller, provider, name, args, startDeadline(deps.limits.callTimeoutMs));
+        } finally {
+          leave();
+        }
+      }
       deps.usage.record({ userId: caller.userId, providerId: provider.id, tool: name, ok: result.isError !== true });
       return result;
     },
   };
 
-  async function callRemote(caller: Caller, provider: McpProvider, name: string, args: Record<string, unknown> | undefined): Promise<CallToolResult> {
+  async function callRemote(caller: Caller, provider: McpProvider, name: string, args: Record<string, unknown> | undefined, deadline: Deadline): Promise<CallToolResult> {
       let credentials: UpstreamCredentials | undefined;
+      let stage: 'credentials' | 'request' = 'credentials';
       try {
-        credentials = await credentialsFor(caller, provider);
-        let v = await view(caller, provider, credentials, false);
+        credentials = await credentialsFor(caller, provider, deadline);
+        stage = 'request';
+        let v = await view(caller, provider, credentials, false, deadline);
         // A tool the cache does not know may have been added upstream since: read the list again.
-        if (!v.upstreamName.has(name)) v = await view(caller, provider, credentials, true);
+        if (!v.upstreamName.has(name)) v = await view(caller, provider, credentials, true, deadline);
         const upstreamName = v.upstreamName.get(name);
         if (upstreamName === undefined) return errorResult(`${provider.name} has no tool "${name.slice(provider.mcp.toolPrefix.length)}" for your account.`);
         if (!usable(caller.scopes, v.readOnly.get(name) === true)) {
           return errorResult(`insufficient_scope: this API key may only use read-only tools; ${name} needs the tools:write scope.`);
         }
-        const { answer } = await request(caller, provider, credentials, 'tools/call', { name: upstreamName, arguments: args ?? {} });
+        const { answer } = await request(caller, provider, credentials, 'tools/call', { name: upstreamName, arguments: args ?? {} }, deadline);
         if ('error' in answer) return errorResult(`${provider.name} refused the call of ${upstreamName}: ${answer.error.message} (JSON-RPC ${answer.error.code}).`);
         const result = answer.result as CallToolResult | null;
         if (!result || typeof result !== 'object' || !Array.isArray(result.content)) {
@@ -171,6 +199,10 @@ export function createRemoteTools(options: RemoteToolsDeps): RemoteTools {
           return errorResult(`${provider.name} no longer knows this server's OAuth client; a new one is registered when you reconnect: GET ${deps.publicUrl}/api/connect/${provider.id}/start with your API key, then open the authorization_url it returns.`);
         }
         if (err instanceof NotConnectedError && name === `${provider.mcp.toolPrefix}connect`) return { content: [{ type: 'text', text: err.message }] };
+        if (cutByDeadline(err, deadline)) {
+          deps.log.warn({ provider: provider.id, tool: name, stage, err: (err as Error).message }, 'remote MCP tool call stopped at its deadline');
+          return errorResult(deadlineMessage(provider.name, deadline.budgetMs, stage));
+        }
         if (!(err instanceof NotConnectedError)) deps.log.warn({ provider: provider.id, tool: name, err: failure(provider, err, credentials) }, 'remote MCP tool call failed');
         return errorResult(failure(provider, err, credentials));
       }

@@ -17,6 +17,11 @@ export interface UpstreamLimits {
    * request, so this keeps the rest of the pool (10) free when a token endpoint is slow.
    */
   refreshConcurrency: number;
+  /**
+   * The whole tool call: refresh, upstream request and retries together (deadline.ts). Above the
+   * API timeout, so one slow answer still fits; well below what a client gives up after.
+   */
+  callTimeoutMs: number;
 }
 
 export const DEFAULT_UPSTREAM_LIMITS: Readonly<UpstreamLimits> = Object.freeze({
@@ -24,6 +29,7 @@ export const DEFAULT_UPSTREAM_LIMITS: Readonly<UpstreamLimits> = Object.freeze({
   tokenTimeoutMs: 10_000,
   refreshRetryDelaysMs: Object.freeze([250, 1_000]),
   refreshConcurrency: 4,
+  callTimeoutMs: 40_000,
 });
 
 /** The defaults, with any overrides (tests shorten the timeouts; production uses the defaults). */

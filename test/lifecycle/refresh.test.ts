@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { connectionStatus, registerAndConnect, startAppWithUpstream, tokenExpiry } from '../support/app.js';
+import { connectionStatus, MANY_IN_FLIGHT, registerAndConnect, startAppWithUpstream, tokenExpiry } from '../support/app.js';
 import { connectMcp, textOf } from '../support/mcp-client.js';
 import { sleep, sleepUntil } from '../support/time.js';
 
@@ -84,7 +84,7 @@ describe('access tokens are refreshed without the user noticing', () => {
 describe('one refresh for many concurrent calls', () => {
   let f: Fixture;
   before(async () => {
-    f = await startAppWithUpstream({ accessTokenTtl: 2 });
+    f = await startAppWithUpstream({ accessTokenTtl: 2, limits: MANY_IN_FLIGHT });
   });
   after(() => f.close());
 

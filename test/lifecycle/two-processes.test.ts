@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { connectionStatus, registerAndConnect, startAppWithUpstream, tokenExpiry, upstreamProvider } from '../support/app.js';
+import { connectionStatus, MANY_IN_FLIGHT, registerAndConnect, startAppWithUpstream, tokenExpiry, upstreamProvider } from '../support/app.js';
 import { connectMcp, textOf } from '../support/mcp-client.js';
 import { spawnApp, type AppProcess } from '../support/spawn-app.js';
 import { sleepUntil } from '../support/time.js';
@@ -18,7 +18,7 @@ describe('two server processes on one database share one refresh', () => {
   before(async () => {
     // The in-process app only runs the connect flow; the two processes serve the tool calls.
     f = await startAppWithUpstream({ accessTokenTtl: 2, encryptionKey });
-    const config = { databaseUrl: f.db.url, encryptionKey: encryptionKey.toString('base64'), providers: [upstreamProvider(f.upstream)] };
+    const config = { databaseUrl: f.db.url, encryptionKey: encryptionKey.toString('base64'), providers: [upstreamProvider(f.upstream)], limits: MANY_IN_FLIGHT };
     processes = await Promise.all([spawnApp(config), spawnApp(config)]);
   });
   after(async () => {

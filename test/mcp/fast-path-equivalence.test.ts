@@ -12,6 +12,7 @@ import type { Caller } from '../../src/auth/caller.js';
 import { createFastDispatcher } from '../../src/mcp/fast-dispatch.js';
 import { createMcpHandler } from '../../src/mcp/mcp-server.js';
 import { createRemoteTools } from '../../src/mcp/remote-tools.js';
+import { createInFlightLimiter } from '../../src/limits/in-flight.js';
 import { parseProviders } from '../../src/providers/load.js';
 import { createRegistry } from '../../src/providers/registry.js';
 import { startMcpUpstream, type McpUpstream } from '../remote-mcp/support/mcp-upstream.js';
@@ -52,7 +53,7 @@ describe('the /mcp fast path answers exactly like the SDK', () => {
   const counted: ToolCallOutcome[] = [];
   const usage: UsageRecorder = { record: (call) => void counted.push(call), flush: async () => undefined, start: () => undefined, stop: async () => undefined };
   const credentials = createCredentialSource({ connections: { find: () => Promise.reject(new Error('unused')), forget: () => undefined, close: () => undefined }, cipher: createCipher(randomBytes(32)), tokens, publicUrl: 'http://127.0.0.1:9' });
-  const base = { registry, credentials, usage, log: createLogger('silent'), publicUrl: 'http://127.0.0.1:9', limits: { apiTimeoutMs: 5_000 } };
+  const base = { registry, credentials, usage, log: createLogger('silent'), publicUrl: 'http://127.0.0.1:9', limits: { apiTimeoutMs: 5_000, callTimeoutMs: 10_000 }, inFlight: createInFlightLimiter() };
   const deps = { ...base, remote: createRemoteTools(base) };
   const sdk = createMcpHandler(deps);
   const fast = createFastDispatcher(deps);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { register, startApp, type TestApp } from '../support/app.js';
+import { MANY_IN_FLIGHT, register, startApp, type TestApp } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { callApi } from '../support/json-api.js';
 import { connectMcp, textOf } from '../support/mcp-client.js';
@@ -29,7 +29,7 @@ describe('remote MCP upstreams with an API key, and with no auth', () => {
     sse = await startMcpUpstream({ verify: () => 'streamer', sse: true });
     app = await startApp({
       databaseUrl: db.url,
-      limits: { apiTimeoutMs: 2_000 },
+      limits: { apiTimeoutMs: 2_000, ...MANY_IN_FLIGHT },
       providers: [
         { id: 'notes', name: 'Notes', auth: 'api_key', mcp_url: keyed.url, api_key: { header: 'Authorization', template: 'Bearer {key}' } },
         { id: 'open', name: 'Open MCP', auth: 'none', mcp_url: open.url, tool_prefix: 'o_', exclude: ['fail'] },

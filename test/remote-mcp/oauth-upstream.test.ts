@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { bearer, register, startApp, type TestApp } from '../support/app.js';
+import { bearer, MANY_IN_FLIGHT, register, startApp, type TestApp } from '../support/app.js';
 import { authorizeInBrowser } from '../support/browser.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { connectMcp, textOf } from '../support/mcp-client.js';
@@ -27,7 +27,7 @@ describe('a remote MCP server behind OAuth, discovered and registered with at ru
     mcp = mounted.upstream;
     app = await startApp({
       databaseUrl: db.url,
-      limits: { apiTimeoutMs: 5_000 },
+      limits: { apiTimeoutMs: 5_000, ...MANY_IN_FLIGHT },
       providers: async (url) => {
         oauth = await startUpstream({
           redirectUris: [`${url}/api/connect/pre/callback`],

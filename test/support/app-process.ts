@@ -24,6 +24,8 @@ export interface AppProcessConfig {
   providers?: unknown[];
   usageFlushMs?: number;
   limits?: AppDeps['limits'];
+  /** A fixed port (default: a random one), so a process restarted after kill -9 keeps its URL. */
+  port?: number;
   /** PUBLIC_URL, when the instances sit behind one address (a load balancer); default their own. */
   publicUrl?: string;
 }
@@ -40,6 +42,7 @@ const app = await startApp({
   providers: config.providers ?? [],
   ...(config.usageFlushMs ? { usageFlushMs: config.usageFlushMs } : {}),
   ...(config.limits ? { limits: config.limits } : {}),
+  ...(config.port ? { port: config.port } : {}),
   ...(config.publicUrl ? { publicUrl: () => config.publicUrl as string } : {}),
   logTo: new Writable({
     write(chunk: Buffer, _encoding, done) {

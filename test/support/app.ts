@@ -57,9 +57,18 @@ export interface TestAppOptions {
   serverTimeouts?: Partial<ServerTimeouts>;
   /** The bcrypt gate of the app's key service (default: a real one; tests wrap it to hold or count compares). */
   bcrypt?: BcryptGate;
+  /** Listen on this port instead of a random one (a process restarted after a crash keeps its URL). */
+  port?: number;
   /** PUBLIC_URL from the listening URL (default: the same), e.g. its https:// form for features that need one. */
   publicUrl?: (url: string) => string;
 }
+
+/**
+ * For tests that fire many concurrent calls from one key on purpose (one shared refresh, isolation
+ * of interleaved calls): the per-user and per-key in-flight caps (16 / 8) would answer most of them
+ * instead. The caps have tests of their own (test/mcp/in-flight-limits.test.ts).
+ */
+export const MANY_IN_FLIGHT = Object.freeze({ toolCallsInFlightPerUser: 1_000, toolCallsInFlightPerKey: 1_000 });
 
 /** Test files register many users from 127.0.0.1; the registration limit has tests of its own. */
 const TEST_LIMITS: Partial<LimitSettings> = { registrationsPerIpPerHour: 10_000 };
@@ -70,7 +79,10 @@ const TEST_LIMITS: Partial<LimitSettings> = { registrationsPerIpPerHour: 10_000 
  */
 export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const server = createHttpServer(options.serverTimeouts);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const logs: string[] = [];

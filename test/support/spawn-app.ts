@@ -17,6 +17,8 @@ export interface AppProcess {
   stderr(): string;
   /** SIGTERM, then wait for the exit; resolves to the exit code. */
   stop(): Promise<number | null>;
+  /** kill -9: no drain, no last writes, open transactions left to PostgreSQL. Resolves once it has exited. */
+  crash(): Promise<void>;
 }
 
 
@@ -43,6 +45,10 @@ export async function spawnApp(config: AppProcessConfig, env: Record<string, str
         const code = await exited;
         clearTimeout(killer);
         return code;
+      },
+      async crash() {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exited;
       },
     };
   } catch (err) {

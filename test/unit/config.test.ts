@@ -31,6 +31,15 @@ test('an empty environment starts with the documented defaults', () => {
   assert.equal(config.providersFile, undefined);
 });
 
+test('tool-call limits: one deadline per call and caps on calls in flight, from the environment or the defaults', () => {
+  assert.deepEqual(loadConfig({}).toolCalls, { timeoutMs: 40_000, inFlightPerUser: 16, inFlightPerKey: 8 });
+  const set = loadConfig({ TOOL_CALL_TIMEOUT_MS: '20000', TOOL_CALLS_IN_FLIGHT_PER_USER: '32', TOOL_CALLS_IN_FLIGHT_PER_KEY: '4' });
+  assert.deepEqual(set.toolCalls, { timeoutMs: 20_000, inFlightPerUser: 32, inFlightPerKey: 4 });
+  const problems = configErrorFor({ TOOL_CALL_TIMEOUT_MS: '10', TOOL_CALLS_IN_FLIGHT_PER_KEY: '0' }).problems.join('\n');
+  assert.match(problems, /TOOL_CALL_TIMEOUT_MS/);
+  assert.match(problems, /TOOL_CALLS_IN_FLIGHT_PER_KEY/);
+});
+
 test('PORT changes both the listen port and the default public URL', () => {
   const config = loadConfig({ PORT: '8080' });
   assert.equal(config.port, 8080);

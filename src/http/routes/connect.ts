@@ -11,6 +11,8 @@ import {
   type ConsumedCallback,
 } from '../../connections/connect-flow.js';
 import { connectionStatus, disconnect } from '../../connections/manage.js';
+import { TooManyRequestsError } from '../../errors.js';
+import { inFlightMessage, type InFlightLimiter } from '../../limits/in-flight.js';
 import type { Logger } from '../../log.js';
 import { actorOf } from '../middleware/actor-context.js';
 import { callerOf, requireScope } from '../middleware/authenticate.js';
@@ -43,7 +45,14 @@ const SetKeyBody = z.strictObject({
 
 /** Connect an upstream account: start → (browser at the upstream) → callback, or PUT an API key; status; disconnect. */
 export function connectRouter(
-  deps: ConnectFlowDeps & { log: Logger; authenticate: RequestHandler; signInCallback?: SignInCallback; webCallback?: SignInCallback },
+  deps: ConnectFlowDeps & {
+    log: Logger;
+    authenticate: RequestHandler;
+    signInCallback?: SignInCallback;
+    webCallback?: SignInCallback;
+    /** The tool calls' in-flight caps: checking a key upstream uses the same socket pool. */
+    inFlight?: InFlightLimiter;
+  },
 ): Router {
   const router = Router();
   const authed = [deps.authenticate, requireScope('connections')];
@@ -94,7 +103,14 @@ export function connectRouter(
     const providerId = req.params.provider as string;
     apiKeyProvider(deps.registry, providerId); // 404 or 400 before the body is even looked at
     const { api_key } = parseInput(SetKeyBody, req.body);
-    await setApiKey(deps, callerOf(res).userId, providerId, api_key);
+    const caller = callerOf(res);
+    const leave = deps.inFlight?.enter(caller.userId, caller.keyPrefix, providerId) ?? (() => undefined);
+    if (typeof leave !== 'function') throw new TooManyRequestsError(inFlightMessage(leave, deps.registry.provider(providerId)?.name ?? providerId), 1);
+    try {
+      await setApiKey(deps, caller.userId, providerId, api_key);
+    } finally {
+      leave();
+    }
     res.set('Cache-Control', 'no-store').json(await connectionStatus(deps, callerOf(res).userId, providerId));
   });
 

@@ -1,5 +1,6 @@
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { Agent } from 'undici';
+import type { Deadline } from '../../outbound/deadline.js';
 import { exchange, type ExchangeResult } from '../../outbound/exchange.js';
 import { McpProtocolError, readAnswer, type RpcAnswer } from './json-rpc-answer.js';
 
@@ -29,7 +30,10 @@ export interface McpTarget {
   key: string;
   url: string;
   headers: Record<string, string>;
+  /** Each exchange (initialize, initialized, the request, a re-initialisation)… */
   timeoutMs: number;
+  /** …and all of them together, when the request is part of a tool call. */
+  deadline?: Deadline;
 }
 
 export interface McpClient {
@@ -65,7 +69,8 @@ export function createMcpClient(): McpClient {
     };
     if (session?.id) headers['mcp-session-id'] = session.id;
     if (session) headers['mcp-protocol-version'] = session.protocolVersion;
-    const response = await exchange(agent, { url: new URL(target.url), method: 'POST', headers, body: JSON.stringify(message) }, { timeoutMs: target.timeoutMs, maxBytes: MAX_MCP_ANSWER_BYTES });
+    const timeoutMs = target.deadline ? target.deadline.cap(target.timeoutMs) : target.timeoutMs;
+    const response = await exchange(agent, { url: new URL(target.url), method: 'POST', headers, body: JSON.stringify(message) }, { timeoutMs, maxBytes: MAX_MCP_ANSWER_BYTES });
     if (response.truncated) throw new McpAnswerTooLargeError(`the answer is larger than ${MAX_MCP_ANSWER_BYTES / 1024 / 1024} MB`);
     return response;
   }

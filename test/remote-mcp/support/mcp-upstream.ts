@@ -19,6 +19,8 @@ export interface McpUpstream {
   addTool(name: string): void;
   /** Forgets every session: the next request naming one gets 404, as after a restart. */
   expireSessions(): void;
+  /** `hang` calls received so far (see McpUpstreamOptions.hangingTool). */
+  hanging: number;
   /** Answer every request with this status (e.g. 503), or behave again (undefined). */
   setStatus(status: number | undefined): void;
   close(): Promise<void>;
@@ -31,9 +33,14 @@ export interface McpUpstreamOptions {
   sse?: boolean;
   /** Served at /.well-known/oauth-protected-resource/mcp and named in the 401's `resource_metadata` (OAuth upstreams). */
   resourceMetadata?: Record<string, unknown>;
+  /**
+   * Also offer `hang`, a tool that never answers (like a wedged server): its requests are counted
+   * in `hanging` and end only when the client gives up or the upstream closes.
+   */
+  hangingTool?: boolean;
 }
 
-function registerTools(server: McpServer, extra: readonly string[]): void {
+function registerTools(server: McpServer, extra: readonly string[], hang: (() => void) | undefined): void {
   const account = (info: AuthInfo | undefined): string => String(info?.extra?.account ?? 'nobody');
   server.registerTool(
     'whoami',
@@ -47,6 +54,12 @@ function registerTools(server: McpServer, extra: readonly string[]): void {
   );
   server.registerTool('fail', { description: 'Always fails', inputSchema: {} }, async () => ({ content: [{ type: 'text', text: 'it failed upstream' }], isError: true }));
   for (const name of extra) addOne(server, name);
+  if (hang) {
+    server.registerTool('hang', { description: 'Never answers', inputSchema: {}, annotations: { readOnlyHint: true } }, () => {
+      hang();
+      return new Promise<never>(() => undefined);
+    });
+  }
 }
 
 function addOne(server: McpServer, name: string): void {
@@ -86,7 +99,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): { upstream: McpU
       return session.transport.handleRequest(req, res, body);
     }
     const server = new McpServer({ name: 'test-upstream', version: '1' });
-    registerTools(server, extraTools);
+    registerTools(server, extraTools, options.hangingTool ? () => void (upstream.hanging += 1) : undefined);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       enableJsonResponse: !options.sse,
@@ -103,6 +116,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): { upstream: McpU
     url: '',
     origin: '',
     initializations: 0,
+    hanging: 0,
     authorizations: [],
     addTool(name) {
       extraTools.push(name);
