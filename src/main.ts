@@ -10,6 +10,7 @@ import { startHousekeeping } from './housekeeping.js';
 import { createLogger } from './log.js';
 import { loadProviders, ProvidersFileError } from './providers/load.js';
 import { createRegistry } from './providers/registry.js';
+import { signInWarnings } from './providers/sign-in-providers.js';
 
 /** Wires config → database → app → listen, and shuts all of it down in reverse on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -37,6 +38,8 @@ async function main(): Promise<void> {
     // Not an error (the web page, keys and OAuth endpoints work), but /mcp would list no tools.
     log.warn('no providers configured, so MCP clients will see no tools: set OWNERREZ_CLIENT_ID and OWNERREZ_CLIENT_SECRET for the OwnerRez preset, or PROVIDERS_FILE (see docs/providers.md)');
   }
+
+  for (const warning of signInWarnings(providers.providers)) log.warn(warning);
 
   const key = config.encryptionKey ?? (await loadOrCreateDevKey(config.dataDir, log));
   const cipher = createCipher(key);

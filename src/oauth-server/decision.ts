@@ -2,7 +2,7 @@ import { beginUpstreamLogin } from '../connections/connect-flow.js';
 import { withTransaction } from '../db/pool.js';
 import type { KeyService } from '../keys/key-service.js';
 import { findUndecidedRequest, markApproved, type PendingAuthorization } from './authorization-request-store.js';
-import { readyWithoutUpstream, signInProviders } from './authorize.js';
+import { connectProviders, readyWithoutUpstream, signInProviders } from './authorize.js';
 import { AuthorizationPageError, AuthorizationRedirectError } from './errors.js';
 import { normalize } from './scopes.js';
 import { sameHash, sha256 } from './secrets.js';
@@ -43,7 +43,8 @@ export async function decide(deps: SignInDeps & { keys: KeyService }, form: Cons
     case 'deny':
       return refuseAuthorization(deps.pool, deps.endpoints, request.id, new AuthorizationRedirectError('access_denied', 'The user denied access.'));
     case 'allow': {
-      const provider = chosenProvider(deps, form.provider);
+      // Nobody is known yet: only a login that names the account can say who signs in.
+      const provider = chosenProvider(signInProviders(deps), form.provider);
       if (!(await markApproved(deps.pool, request.id, null, request.scopes))) throw EXPIRED;
       const { authorizationUrl } = await beginUpstreamLogin(deps, { userId: null, providerId: provider, authorizationRequestId: request.id });
       return { redirect: authorizationUrl };
@@ -86,15 +87,14 @@ async function continueAsUser(
     if (!outcome) throw EXPIRED;
     return outcome;
   }
-  const provider = chosenProvider(deps, providerField);
+  const provider = chosenProvider(connectProviders(deps), providerField);
   if (!(await markApproved(deps.pool, request.id, userId, scopes))) throw EXPIRED;
   const { authorizationUrl } = await beginUpstreamLogin(deps, { userId, providerId: provider, authorizationRequestId: request.id });
   return { redirect: authorizationUrl };
 }
 
 /** The provider picked on the page; with a single one, that one. */
-function chosenProvider(deps: SignInDeps, field: string | undefined): string {
-  const providers = signInProviders(deps);
+function chosenProvider(providers: ReadonlyArray<{ id: string }>, field: string | undefined): string {
   const only = providers.length === 1 ? providers[0]?.id : undefined;
   const chosen = field ?? only;
   if (!chosen || !providers.some((p) => p.id === chosen)) {

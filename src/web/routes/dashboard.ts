@@ -7,6 +7,7 @@ import { AppError, ForbiddenError, NotFoundError } from '../../errors.js';
 import { createKeyAs, MAX_GRACE_SECONDS, revokeKeyOf, rotateKeyAs } from '../../keys/manage-keys.js';
 import { isScope, type Scope } from '../../keys/scopes.js';
 import { sha256 } from '../../oauth-server/secrets.js';
+import { signInProviders } from '../../providers/sign-in-providers.js';
 import { checkCsrf, csrfTokenFor } from '../csrf.js';
 import { loadDashboard } from '../dashboard-data.js';
 import type { WebDeps } from '../deps.js';
@@ -29,7 +30,8 @@ export function dashboardRouter(deps: WebDeps & SessionDeps): Router {
   const visitor = loadVisitor(deps);
   const form = [parseForm, visitor, signedIn, csrf];
   const upstreamOrigins = deps.registry.providers.flatMap((p) => (p.auth === 'oauth2' ? [new URL(p.authorization_url).origin] : []));
-  const oauthNames = deps.registry.providers.filter((p) => p.auth === 'oauth2').map((p) => p.name);
+  // The client settings name what an OAuth client's sign-in offers (oauth-server/authorize.ts).
+  const oauthNames = signInProviders(deps.registry.providers).map((p) => p.name);
 
   /** The dashboard, as it is or with one form's error shown in place. */
   const dashboard = async (res: Response, status: number, extra: Pick<DashboardView, 'notice' | 'problem'> = {}) => {
