@@ -102,7 +102,7 @@ export function buildApp(deps: AppDeps): App {
     cipher,
     log,
     limits: upstream,
-    connectUrl: (providerId) => `${config.publicUrl}/api/connect/${providerId}/start`,
+    publicUrl: config.publicUrl,
   });
   const credentials = createCredentialSource({ connections, cipher, tokens, publicUrl: config.publicUrl });
   registry.setPreparer((provider) =>
