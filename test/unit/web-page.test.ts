@@ -6,6 +6,7 @@ import { createRegistry } from '../../src/providers/registry.js';
 import { describeEvent } from '../../src/web/pages/activity-section.js';
 import { clientSettings, CURSOR_KEY_VARIABLE, KEY_PLACEHOLDER } from '../../src/web/client-settings.js';
 import { noticeFrom } from '../../src/web/notices.js';
+import { landingPage } from '../../src/web/pages/landing.js';
 import { contentSecurityPolicy } from '../../src/web/respond.js';
 import { webSessionCookie } from '../../src/web/sessions.js';
 
@@ -76,4 +77,12 @@ test('audit events read as sentences', () => {
   assert.equal(describeEvent({ type: 'key.revoked', detail: { name: 'ci', prefix: 'sk_x' } }, name), 'Key revoked: ci (sk_x)');
   assert.equal(describeEvent({ type: 'session.created', detail: { via: 'upstream', provider: 'acme' } }, name), 'Signed in on the web page with Acme');
   assert.equal(describeEvent({ type: 'something.new', detail: {} }, name), 'something.new');
+});
+
+test('the start page says when no services are configured, as the dashboard does', () => {
+  const empty = landingPage({ csrf: 't', signInProviders: [], providerNames: [] });
+  assert.match(empty, /No services are configured on this server yet/);
+  const configured = landingPage({ csrf: 't', signInProviders: [{ id: 'acme', name: 'Acme' }], providerNames: ['Acme'] });
+  assert.doesNotMatch(configured, /No services are configured/);
+  assert.match(configured, /Sign in with Acme/);
 });
