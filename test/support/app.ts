@@ -50,6 +50,8 @@ export interface TestAppOptions {
    * milliseconds, not 30 s), key and address limits (registrations per address are relaxed unless given).
    */
   limits?: AppDeps['limits'];
+  /** PUBLIC_URL from the listening URL (default: the same), e.g. its https:// form for features that need one. */
+  publicUrl?: (url: string) => string;
 }
 
 /** Test files register many users from 127.0.0.1; the registration limit has tests of its own. */
@@ -80,7 +82,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
   const app = buildApp({
-    config: { publicUrl: url },
+    config: { publicUrl: options.publicUrl ? options.publicUrl(url) : url },
     pool: appPool,
     cipher,
     registry,

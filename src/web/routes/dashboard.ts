@@ -1,4 +1,5 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
+import { authorizationOrigins } from '../../providers/authorization-origins.js';
 import { z } from 'zod';
 import { setApiKey } from '../../connections/api-keys.js';
 import { beginUpstreamLogin, oauthProvider } from '../../connections/connect-flow.js';
@@ -29,7 +30,6 @@ export function dashboardRouter(deps: WebDeps & SessionDeps): Router {
   const router = Router();
   const visitor = loadVisitor(deps);
   const form = [parseForm, visitor, signedIn, csrf];
-  const upstreamOrigins = deps.registry.providers.flatMap((p) => (p.auth === 'oauth2' ? [new URL(p.authorization_url).origin] : []));
   // The client settings name what an OAuth client's sign-in offers (oauth-server/authorize.ts).
   const oauthNames = signInProviders(deps.registry.providers).map((p) => p.name);
 
@@ -46,7 +46,7 @@ export function dashboardRouter(deps: WebDeps & SessionDeps): Router {
       signedInKey: session.key ? { id: session.key.id, expiresAt: session.key.expiresAt } : null,
       ...extra,
     };
-    sendPage(res, status, dashboardPage(view), upstreamOrigins);
+    sendPage(res, status, dashboardPage(view), await authorizationOrigins(deps.registry));
   };
   const session = (res: Response) => visitorOf(res).session as NonNullable<ReturnType<typeof visitorOf>['session']>;
   const requireScope = (res: Response, scope: Scope) => {
