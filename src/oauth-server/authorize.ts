@@ -6,7 +6,7 @@ import type { AuthorizationRequest } from './authorize-request.js';
 import { findConsent } from './consent-store.js';
 import { AuthorizationRedirectError } from './errors.js';
 import { covers } from './scopes.js';
-import { newSecret, sha256 } from './secrets.js';
+import { newSecret, sha256 } from '../crypto/secrets.js';
 import { findSessionUser } from './session-store.js';
 import { finishAuthorization, type SignInDeps, type SignInOutcome } from './sign-in.js';
 

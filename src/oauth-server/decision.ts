@@ -5,7 +5,7 @@ import { findUndecidedRequest, markApproved, type PendingAuthorization } from '.
 import { connectProviders, readyWithoutUpstream, signInProviders } from './authorize.js';
 import { AuthorizationPageError, AuthorizationRedirectError } from './errors.js';
 import { normalize } from './scopes.js';
-import { sameHash, sha256 } from './secrets.js';
+import { sameHash, sha256 } from '../crypto/secrets.js';
 import { findSessionUser } from './session-store.js';
 import { finishAuthorization, refuseAuthorization, type SignInDeps, type SignInOutcome } from './sign-in.js';
 

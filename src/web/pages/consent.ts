@@ -1,7 +1,7 @@
-import type { ConsentView } from '../oauth-server/authorize.js';
-import { isLoopbackRedirect, redirectTarget } from '../oauth-server/redirect-uris.js';
-import { SCOPE_WORDS, type OAuthScope } from '../oauth-server/scopes.js';
-import { escapeHtml, page } from './pages.js';
+import type { ConsentView } from '../../oauth-server/authorize.js';
+import { isLoopbackRedirect, redirectTarget } from '../../oauth-server/redirect-uris.js';
+import { SCOPE_WORDS, type OAuthScope } from '../../oauth-server/scopes.js';
+import { escapeHtml, page } from './connect-result.js';
 
 /** The consent page: who asks, what for, where the browser goes next, and how to sign in. */
 export function consentPage(view: ConsentView): string {
