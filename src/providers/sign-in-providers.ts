@@ -11,12 +11,15 @@ export function hasUpstreamLogin(provider: ProviderDefinition): provider is OAut
 /**
  * Whether a login at this upstream says which account logged in, so that it can sign a person in
  * here ("Sign in with …") and not only connect the account of someone already signed in: the
- * token response names it (`account_id_field`), or the upstream is asked for an OpenID Connect
- * id_token (the `openid` scope), whose `sub` names it.
+ * token response names it (`account_id_field`), the upstream is asked for an OpenID Connect
+ * id_token (the `openid` scope), whose `sub` names it, or the provider says how to ask the
+ * upstream afterwards (`account`: a request on the API or a userinfo endpoint).
  */
 export function namesAccount(provider: ProviderDefinition): boolean {
   if (!hasUpstreamLogin(provider)) return false;
-  return provider.account_id_field !== undefined || provider.scopes.includes('openid');
+  // `account` (an account lookup after the token exchange) is being added in providers/schema.ts.
+  const lookup = 'account' in provider ? provider.account : undefined;
+  return provider.account_id_field !== undefined || provider.scopes.includes('openid') || lookup !== undefined;
 }
 
 /** The providers offered for signing in, in the providers file's order. */
