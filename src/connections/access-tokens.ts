@@ -7,6 +7,7 @@ import { NO_DEADLINE, type Deadline } from '../outbound/deadline.js';
 import type { UpstreamLimits } from '../outbound/limits.js';
 import type { OAuth2ProviderDefinition } from '../providers/schema.js';
 import { connectionAad } from './connect-flow.js';
+import { connectInstructions } from './connect-instructions.js';
 import { connectionChanged } from './connection-changes.js';
 import type { ConnectionReader } from './connection-cache.js';
 import { isLockNotAvailable, lockConnection, markReauthRequired, updateTokens, type ConnectionRow } from './connection-store.js';
@@ -54,7 +55,8 @@ export interface AccessTokenDeps {
   connections: ConnectionReader;
   cipher: Cipher;
   log: Logger;
-  connectUrl: (providerId: string) => string;
+  /** PUBLIC_URL: "not connected" results point at the dashboard and the connect route under it. */
+  publicUrl: string;
   limits: Pick<UpstreamLimits, 'tokenTimeoutMs' | 'refreshRetryDelaysMs' | 'refreshConcurrency'>;
 }
 
@@ -88,7 +90,7 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
 
   function notConnected(provider: OAuth2ProviderDefinition, reason: NotConnectedError['reason']): NotConnectedError {
     const what = reason === 'reauth_required' ? `Your ${provider.name} connection needs to be re-authorized` : `You have not connected ${provider.name} yet`;
-    return new NotConnectedError(reason, `${what}. Connect it: GET ${deps.connectUrl(provider.id)} with your API key, then open the authorization_url it returns.`);
+    return new NotConnectedError(reason, `${what}. ${connectInstructions(deps.publicUrl, provider.id)}`);
   }
 
   function usableRow(row: ConnectionRow | undefined, provider: OAuth2ProviderDefinition): ConnectionRow {

@@ -2,9 +2,10 @@ import type { Actor } from '../auth/actor.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Deadline } from '../outbound/deadline.js';
 import type { ConnectionReader } from './connection-cache.js';
-import type { ApiKeyProviderDefinition, ProviderDefinition } from '../providers/schema.js';
+import type { ProviderDefinition } from '../providers/schema.js';
 import { NotConnectedError, type AccessTokenSource } from './access-tokens.js';
 import { keyCredentials, keyInUse, type KeySource } from './api-keys.js';
+import { setKeyInstructions } from './connect-instructions.js';
 
 /** What one upstream request carries to act as a user, whatever the provider's kind of auth. */
 export interface UpstreamCredentials {
@@ -33,11 +34,6 @@ export interface CredentialSource {
     actor: Actor,
     deadline?: Deadline,
   ): Promise<UpstreamCredentials | undefined>;
-}
-
-/** How a user sets (or replaces) their key; used wherever a call needs one. */
-export function setKeyInstructions(publicUrl: string, provider: ApiKeyProviderDefinition): string {
-  return `send PUT ${publicUrl}/api/connect/${provider.id}/key with the JSON body {"api_key": "<your ${provider.name} API key>"}, authenticated with your API key for this server`;
 }
 
 /** OAuth providers through the access-token source (refresh included); API-key providers through the stored key or the fallback. */

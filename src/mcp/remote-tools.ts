@@ -1,5 +1,6 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { NotConnectedError, RefreshBusyError } from '../connections/access-tokens.js';
+import { connectInstructions } from '../connections/connect-instructions.js';
 import { scrubSecret, type CredentialSource, type UpstreamCredentials } from '../connections/credentials.js';
 import { TokenRequestError } from '../connections/oauth-client.js';
 import { inFlightMessage, type InFlightLimiter } from '../limits/in-flight.js';
@@ -110,7 +111,7 @@ export function createRemoteTools(options: RemoteToolsDeps): RemoteTools {
     if (err instanceof NotConnectedError) return err.message;
     if (err instanceof TokenRequestError || err instanceof RefreshBusyError) return `Could not refresh your ${provider.name} access: ${err.message}. Your connection is kept; try again shortly.`;
     if (err instanceof McpHttpError && err.status === 401) {
-      return `${provider.name} refused your access (HTTP 401) even after a refresh. Reconnect: GET ${deps.publicUrl}/api/connect/${provider.id}/start with your API key, then open the authorization_url it returns.`;
+      return `${provider.name} refused your access (HTTP 401) even after a refresh. Reconnect it. ${connectInstructions(deps.publicUrl, provider.id)}`;
     }
     if (err instanceof McpHttpError) return `${provider.name} answered HTTP ${err.status}. Try again later.`;
     if (err instanceof Error && err.name === 'TimeoutError') return `${provider.name} did not answer within ${deps.limits.apiTimeoutMs / 1000} s. Try again later.`;
@@ -196,7 +197,7 @@ export function createRemoteTools(options: RemoteToolsDeps): RemoteTools {
         return result;
       } catch (err) {
         if (err instanceof TokenRequestError && (await deps.clientRejected?.(provider.id, err))) {
-          return errorResult(`${provider.name} no longer knows this server's OAuth client; a new one is registered when you reconnect: GET ${deps.publicUrl}/api/connect/${provider.id}/start with your API key, then open the authorization_url it returns.`);
+          return errorResult(`${provider.name} no longer knows this server's OAuth client; a new one is registered when you reconnect. ${connectInstructions(deps.publicUrl, provider.id)}`);
         }
         if (err instanceof NotConnectedError && name === `${provider.mcp.toolPrefix}connect`) return { content: [{ type: 'text', text: err.message }] };
         if (cutByDeadline(err, deadline)) {

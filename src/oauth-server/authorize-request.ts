@@ -3,7 +3,7 @@ import { ClientMetadataError, type ClientDirectory, type OAuthClient } from './c
 import { AuthorizationPageError, AuthorizationRedirectError } from './errors.js';
 import { redirectUriMatches } from './redirect-uris.js';
 import { requestedScopes, type OAuthScope } from './scopes.js';
-import { PKCE_VALUE } from './secrets.js';
+import { PKCE_VALUE } from '../crypto/secrets.js';
 
 /** A syntactically and semantically valid authorization request (OAuth 2.1 §4.1.1). */
 export interface AuthorizationRequest {

@@ -1,12 +1,12 @@
 import { hasWorkingConnection } from '../connections/connection-store.js';
 import { withTransaction } from '../db/pool.js';
-import type { ProviderDefinition } from '../providers/schema.js';
+import { hasUpstreamLogin, namesAccount } from '../providers/sign-in-providers.js';
 import { insertAuthorizationRequest, markApproved } from './authorization-request-store.js';
 import type { AuthorizationRequest } from './authorize-request.js';
 import { findConsent } from './consent-store.js';
 import { AuthorizationRedirectError } from './errors.js';
 import { covers } from './scopes.js';
-import { newSecret, sha256 } from './secrets.js';
+import { newSecret, sha256 } from '../crypto/secrets.js';
 import { findSessionUser } from './session-store.js';
 import { finishAuthorization, type SignInDeps, type SignInOutcome } from './sign-in.js';
 
@@ -18,15 +18,22 @@ export interface ConsentView {
   csrf: string;
   /** The browser's signed-in user, when recognised. */
   sessionUser: { userId: string; name: string | null } | undefined;
+  /** Upstreams whose login can connect an account for a user known here (session or key). */
   providers: Array<{ id: string; name: string }>;
+  /** Those whose login also says which account it is, so it can sign someone in ("Allow and sign in with …"). */
+  signInProviders: Array<{ id: string; name: string }>;
 }
 
 export type AuthorizeOutcome = ({ kind: 'redirect' } & SignInOutcome) | ({ kind: 'consent' } & ConsentView);
 
-/** The providers a user can sign in with: those with an OAuth login that names the account. */
+/** The providers whose upstream login can connect the account of a user known here. */
+export function connectProviders(deps: SignInDeps): Array<{ id: string; name: string }> {
+  return deps.registry.providers.filter(hasUpstreamLogin).map((p) => ({ id: p.id, name: p.name }));
+}
+
+/** The providers someone unknown here can sign in with: those whose login names the account. */
 export function signInProviders(deps: SignInDeps): Array<{ id: string; name: string }> {
-  // A remote MCP server's OAuth names no account (no id_token): it connects, it does not sign in.
-  return deps.registry.providers.filter((p: ProviderDefinition) => p.auth === 'oauth2' && !p.mcp).map((p) => ({ id: p.id, name: p.name }));
+  return deps.registry.providers.filter(namesAccount).map((p) => ({ id: p.id, name: p.name }));
 }
 
 /**
@@ -34,7 +41,7 @@ export function signInProviders(deps: SignInDeps): Array<{ id: string; name: str
  * connection to a sign-in provider (or the server has none to connect).
  */
 export async function readyWithoutUpstream(deps: SignInDeps, userId: string): Promise<boolean> {
-  const providers = signInProviders(deps).map((p) => p.id);
+  const providers = connectProviders(deps).map((p) => p.id);
   return providers.length === 0 || hasWorkingConnection(deps.pool, userId, providers);
 }
 
@@ -77,5 +84,5 @@ export async function startAuthorization(
   if (request.prompt === 'none') {
     throw new AuthorizationRedirectError(sessionUser ? 'consent_required' : 'login_required', 'The user must sign in or approve this application first.', request);
   }
-  return { kind: 'consent', request, handle, csrf, sessionUser, providers: signInProviders(deps) };
+  return { kind: 'consent', request, handle, csrf, sessionUser, providers: connectProviders(deps), signInProviders: signInProviders(deps) };
 }

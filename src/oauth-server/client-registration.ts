@@ -3,7 +3,7 @@ import type { Queryable } from '../db/pool.js';
 import { insertClient, type StoredClient, type TokenEndpointAuthMethod } from './client-store.js';
 import { InvalidClientMetadataError, InvalidRedirectUriError } from './errors.js';
 import { redirectUriProblem } from './redirect-uris.js';
-import { newSecret, sha256 } from './secrets.js';
+import { newSecret, sha256 } from '../crypto/secrets.js';
 
 const MAX_REDIRECT_URIS = 10;
 const GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;

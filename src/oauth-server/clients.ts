@@ -2,7 +2,7 @@ import type { Queryable } from '../db/pool.js';
 import { ClientMetadataError, looksLikeMetadataUrl, type ClientMetadataResolver } from './client-metadata-documents.js';
 import { findClient, findClientCredentials, type TokenEndpointAuthMethod } from './client-store.js';
 import { InvalidClientError } from './errors.js';
-import { sameHash, sha256 } from './secrets.js';
+import { sameHash, sha256 } from '../crypto/secrets.js';
 
 /** A client as the authorization server sees it, wherever it was registered. */
 export interface OAuthClient {

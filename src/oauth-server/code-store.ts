@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/pool.js';
-import { newSecret, sha256 } from './secrets.js';
+import { newSecret, sha256 } from '../crypto/secrets.js';
 
 /** OAuth 2.1 §4.1.2 wants codes short-lived; a client redeems its code within a second or two. */
 export const CODE_TTL_SECONDS = 60;

@@ -4,10 +4,10 @@ import type { KeyCheck } from '../auth/key-check.js';
 import { TooManyRequestsError } from '../errors.js';
 import type { ApiKeyRecord } from '../keys/key-store.js';
 import { findUndecidedRequest, markApproved, type PendingAuthorization } from './authorization-request-store.js';
-import { readyWithoutUpstream, signInProviders } from './authorize.js';
+import { connectProviders, readyWithoutUpstream, signInProviders } from './authorize.js';
 import { AuthorizationPageError, AuthorizationRedirectError } from './errors.js';
 import { normalize } from './scopes.js';
-import { sameHash, sha256 } from './secrets.js';
+import { sameHash, sha256 } from '../crypto/secrets.js';
 import { findSessionUser } from './session-store.js';
 import { finishAuthorization, refuseAuthorization, type SignInDeps, type SignInOutcome } from './sign-in.js';
 
@@ -47,7 +47,8 @@ export async function decide(deps: SignInDeps & { keyCheck: KeyCheck }, form: Co
     case 'deny':
       return refuseAuthorization(deps.pool, deps.endpoints, request.id, new AuthorizationRedirectError('access_denied', 'The user denied access.'));
     case 'allow': {
-      const provider = chosenProvider(deps, form.provider);
+      // Nobody is known yet: only a login that names the account can say who signs in.
+      const provider = chosenProvider(signInProviders(deps), form.provider);
       if (!(await markApproved(deps.pool, request.id, null, request.scopes))) throw EXPIRED;
       const { authorizationUrl } = await beginUpstreamLogin(deps, { userId: null, providerId: provider, authorizationRequestId: request.id });
       return { redirect: authorizationUrl };
@@ -90,7 +91,7 @@ async function continueAsUser(
     if (!outcome) throw EXPIRED;
     return outcome;
   }
-  const provider = chosenProvider(deps, providerField);
+  const provider = chosenProvider(connectProviders(deps), providerField);
   if (!(await markApproved(deps.pool, request.id, userId, scopes))) throw EXPIRED;
   const { authorizationUrl } = await beginUpstreamLogin(deps, { userId, providerId: provider, authorizationRequestId: request.id });
   return { redirect: authorizationUrl };
@@ -107,8 +108,7 @@ async function checkPastedKey(keyCheck: KeyCheck, presented: string, ip: string 
 }
 
 /** The provider picked on the page; with a single one, that one. */
-function chosenProvider(deps: SignInDeps, field: string | undefined): string {
-  const providers = signInProviders(deps);
+function chosenProvider(providers: ReadonlyArray<{ id: string }>, field: string | undefined): string {
   const only = providers.length === 1 ? providers[0]?.id : undefined;
   const chosen = field ?? only;
   if (!chosen || !providers.some((p) => p.id === chosen)) {

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/pool.js';
-import { newSecret, sha256 } from './secrets.js';
+import { newSecret, sha256 } from '../crypto/secrets.js';
 
 /**
  * A minimal "this browser signed in as user X" memory, so a returning browser can skip the

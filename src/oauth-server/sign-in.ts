@@ -12,7 +12,7 @@ import { insertCode } from './code-store.js';
 import { recordConsent } from './consent-store.js';
 import type { OAuthEndpoints } from './endpoints.js';
 import { AuthorizationPageError, AuthorizationRedirectError } from './errors.js';
-import { sameHash, sha256 } from './secrets.js';
+import { sameHash, sha256 } from '../crypto/secrets.js';
 import { createSession } from './session-store.js';
 
 export interface SignInDeps extends ConnectFlowDeps {

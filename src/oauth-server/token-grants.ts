@@ -5,7 +5,7 @@ import { consumeCode } from './code-store.js';
 import { isOurResource, type OAuthEndpoints } from './endpoints.js';
 import { InvalidGrantError, InvalidRequestError, InvalidScopeError, InvalidTargetError, UnauthorizedClientError } from './errors.js';
 import { normalize, isOAuthScope } from './scopes.js';
-import { PKCE_VALUE, pkceMatches, sha256 } from './secrets.js';
+import { PKCE_VALUE, pkceMatches, sha256 } from '../crypto/secrets.js';
 import {
   deleteGrant,
   findGrantIdByCode,

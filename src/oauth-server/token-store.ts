@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/pool.js';
-import { newSecret, sha256 } from './secrets.js';
+import { newSecret, sha256 } from '../crypto/secrets.js';
 
 /** A grant: one token family, from one authorization code. */
 export interface Grant {

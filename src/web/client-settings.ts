@@ -8,13 +8,18 @@ export const KEY_PLACEHOLDER = 'sk_…';
 /** The name the server gets in a client's list; clients key their config objects by it. */
 const SERVER_NAME = 'mcp-oauth-proxy';
 
+/** The environment variable Cursor reads the key from, so `.cursor/mcp.json` can be committed. */
+export const CURSOR_KEY_VARIABLE = 'MCP_OAUTH_PROXY_API_KEY';
+
 export interface ClientSettings {
   /** `${PUBLIC_URL}/mcp`: what ChatGPT and Claude.ai take as the connector URL (they sign in with OAuth). */
   mcpUrl: string;
   /** `claude_desktop_config.json`, through mcp-remote; the header value travels in `env`. */
   claudeDesktop: string;
-  /** `.cursor/mcp.json`. */
+  /** `.cursor/mcp.json`, with the key as `${env:…}`: a project's file is often committed. */
   cursor: string;
+  /** The shell line that gives Cursor the key (`export CURSOR_KEY_VARIABLE=…`). */
+  cursorEnv: string;
 }
 
 export function clientSettings(publicUrl: string, apiKey: string | undefined): ClientSettings {
@@ -31,11 +36,19 @@ export function clientSettings(publicUrl: string, apiKey: string | undefined): C
       },
     },
   };
-  const cursor = { mcpServers: { [SERVER_NAME]: { url: mcpUrl, headers: { Authorization: authorization } } } };
-  return { mcpUrl, claudeDesktop: pretty(claudeDesktop), cursor: pretty(cursor) };
+  // Cursor expands ${env:NAME} in mcp.json (url, headers, …) from the environment it started in.
+  const cursor = { mcpServers: { [SERVER_NAME]: { url: mcpUrl, headers: { Authorization: `Bearer \${env:${CURSOR_KEY_VARIABLE}}` } } } };
+  const cursorEnv = `export ${CURSOR_KEY_VARIABLE}=${shellQuote(apiKey ?? KEY_PLACEHOLDER)}`;
+  return { mcpUrl, claudeDesktop: pretty(claudeDesktop), cursor: pretty(cursor), cursorEnv };
 }
 
 /** Indented JSON with arrays of strings kept on one line, as people write these files. */
 function pretty(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(/\[\n\s*((?:"(?:[^"\\]|\\.)*",?\n\s*)+)\]/g, (_, items: string) => `[${items.split(/,?\n\s*/).filter(Boolean).join(', ')}]`);
+}
+
+/** As is when the shell would not touch it; else POSIX single quotes (a quote inside closed, escaped, reopened). */
+function shellQuote(value: string): string {
+  if (/^[A-Za-z0-9_.-]+$/.test(value)) return value;
+  return `'${value.replaceAll("'", "'\\''")}'`;
 }

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/pool.js';
 import { KEY_COLUMNS, toRecord, type ApiKeyRecord, type KeyRow } from '../keys/key-store.js';
-import { newSecret, sha256 } from '../oauth-server/secrets.js';
+import { newSecret, sha256 } from '../crypto/secrets.js';
 
 /** A session unused this long is over (a forgotten tab on a shared computer). */
 export const IDLE_TIMEOUT_SECONDS = 12 * 60 * 60;

@@ -3,10 +3,10 @@ import { recordAudit } from '../audit/record.js';
 import type { Logger } from '../log.js';
 import type { Pool } from '../db/pool.js';
 import { displayAddress, type Actor } from '../auth/actor.js';
-import type { SignInCookies } from '../http/cookies.js';
+import { readCookie, type SignInCookies } from './cookies.js';
 import type { ApiKeyRecord } from '../keys/key-store.js';
 import { ALL_SCOPES, type Scope } from '../keys/scopes.js';
-import { newSecret } from '../oauth-server/secrets.js';
+import { newSecret } from '../crypto/secrets.js';
 import { deleteWebSession, findWebSession, insertWebSession, type WebSessionRecord } from './session-store.js';
 
 /**
@@ -33,11 +33,7 @@ export function webSessionCookie(publicUrl: string): WebSessionCookie {
   const attributes = (maxAge: number) => `Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
   return {
     read(req) {
-      for (const part of (req.headers.cookie ?? '').split(';')) {
-        const eq = part.indexOf('=');
-        if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim() || undefined;
-      }
-      return undefined;
+      return readCookie(req, name) || undefined;
     },
     set(res, value, expiresAt) {
       const maxAge = Math.max(1, Math.round((expiresAt.getTime() - Date.now()) / 1000));

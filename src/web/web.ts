@@ -1,6 +1,6 @@
 import { Router, type ErrorRequestHandler } from 'express';
 import { AppError } from '../errors.js';
-import type { SignInCallback } from '../http/routes/connect.js';
+import type { SignInCallback } from './routes/connect-callback.js';
 import { CsrfError } from './csrf.js';
 import type { WebDeps } from './deps.js';
 import { messagePage } from './pages/message.js';
@@ -15,7 +15,7 @@ import { staticRouter } from './static-files.js';
 export interface Web {
   /** `/`, `/register`, `/sign-in…`, `/sign-out`, `/dashboard…` and `/static/*`. */
   router: Router;
-  /** For connectRouter: finishes upstream logins the page started. */
+  /** For the upstream callback (routes/connect-callback.ts): finishes upstream logins the page started. */
   callback: SignInCallback;
 }
 

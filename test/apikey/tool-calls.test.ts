@@ -116,7 +116,7 @@ describe('tool calls of API-key providers use the user’s key, or the fallback'
     const before = queryUp.requests.length;
     const result = await call(app, eve.apiKey, 'qkey_whoami');
     assert.equal(result.isError, true);
-    assert.match(result.text, new RegExp(`not set a QKey API key yet.*PUT ${app.url}/api/connect/qkey/key with the JSON body \\{"api_key"`));
+    assert.match(result.text, new RegExp(`not set a QKey API key yet\\. To set one, enter it on ${app.url}/dashboard#connections in your browser, or send PUT ${app.url}/api/connect/qkey/key with the JSON body \\{"api_key"`));
     assert.equal(queryUp.requests.length, before);
   });
 
@@ -130,7 +130,7 @@ describe('tool calls of API-key providers use the user’s key, or the fallback'
 
     const result = await call(app, fin.apiKey, 'qkey_whoami');
     assert.equal(result.isError, true);
-    assert.match(result.text, /QKey refused your API key \(HTTP 401\).*Your key is still stored; to replace it, send PUT .*\/api\/connect\/qkey\/key/s);
+    assert.match(result.text, /QKey refused your API key \(HTTP 401\).*Your key is still stored; to replace it, enter it on http:\/\/\S+\/dashboard#connections in your browser, or send PUT .*\/api\/connect\/qkey\/key/s);
     // The upstream's body echoes the key it got; the proxy scrubs it.
     assert.match(result.text, /Invalid API key provided: \[redacted\]/);
     assert.ok(!result.text.includes(key));
@@ -155,7 +155,7 @@ describe('tool calls of API-key providers use the user’s key, or the fallback'
     try {
       const result = await call(app, hana.apiKey, 'hitl_whoami');
       assert.equal(result.isError, true);
-      assert.match(result.text, /HITL refused this server's shared API key \(HTTP 401\)\. To use your own key instead, send PUT /);
+      assert.match(result.text, /HITL refused this server's shared API key \(HTTP 401\)\. To use your own key instead, enter it on http:\/\/\S+\/dashboard#connections in your browser, or send PUT /);
       assert.ok(!result.text.includes(FALLBACK_KEY));
       assert.ok(app.logs.some((line) => line.includes('upstream refused the fallback API key')));
     } finally {

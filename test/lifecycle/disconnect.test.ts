@@ -38,7 +38,7 @@ describe('disconnecting when the upstream cannot confirm revocation', () => {
       t.after(() => client.close());
       const result = await client.callTool({ name: 'whoami', arguments: {} });
       assert.equal(result.isError, true);
-      assert.match(textOf(result), /You have not connected Acme yet\. Connect it: GET http:\/\/127\.0\.0\.1:\d+\/api\/connect\/acme\/start/);
+      assert.match(textOf(result), /You have not connected Acme yet\. Open http:\/\/127\.0\.0\.1:\d+\/dashboard#connections in your browser and connect it there\. From a script: GET http:\/\/127\.0\.0\.1:\d+\/api\/connect\/acme\/start/);
     });
   }
 });

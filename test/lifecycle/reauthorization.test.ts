@@ -11,7 +11,7 @@ describe('access revoked at the upstream', () => {
   let reconnectUrl: RegExp;
   before(async () => {
     f = await startAppWithUpstream({ accessTokenTtl: 2 });
-    reconnectUrl = new RegExp(`needs to be re-authorized\\. Connect it: GET ${f.app.url}/api/connect/acme/start`);
+    reconnectUrl = new RegExp(`needs to be re-authorized\\. Open ${f.app.url}/dashboard#connections in your browser and connect it there\\. From a script: GET ${f.app.url}/api/connect/acme/start`);
   });
   after(() => f.close());
 

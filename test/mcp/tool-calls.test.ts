@@ -106,7 +106,7 @@ describe('MCP tool calls run as the key’s user', () => {
     const result = await carol.callTool({ name: 'whoami', arguments: {} });
     await carol.close();
     assert.equal(result.isError, true);
-    assert.match(textOf(result), new RegExp(`not connected Acme yet.*${f.app.url}/api/connect/acme/start`));
+    assert.match(textOf(result), new RegExp(`not connected Acme yet\\. Open ${f.app.url}/dashboard#connections in your browser.*From a script: GET ${f.app.url}/api/connect/acme/start`));
   });
 
   it('after DELETE, tool calls stop working and say how to reconnect', async () => {

@@ -38,9 +38,9 @@ describe('OAuth discovery, 401 challenges and dynamic client registration', () =
     assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /MCP-Protocol-Version/i);
   });
 
-  it('authorization-server metadata (also as openid-configuration) advertises what MCP clients check', async () => {
-    for (const path of ['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
-      const res = await fetch(`${app.url}${path}`);
+  it('authorization-server metadata (RFC 8414) advertises what MCP clients check', async () => {
+    {
+      const res = await fetch(`${app.url}/.well-known/oauth-authorization-server`);
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('access-control-allow-origin'), '*');
       const body = await json(res);
@@ -57,6 +57,13 @@ describe('OAuth discovery, 401 challenges and dynamic client registration', () =
       assert.equal(body.authorization_response_iss_parameter_supported, true);
       assert.deepEqual(body.scopes_supported, ['tools:read', 'tools:write']);
     }
+  });
+
+  it('serves no OpenID Connect discovery document: this server issues no id_tokens, so it is no OpenID provider', async () => {
+    // OIDC Discovery §3 requires jwks_uri, subject_types_supported and id_token_signing_alg_values_supported,
+    // none of which mean anything here. MCP clients try RFC 8414 first and fall back to this only on a 404.
+    const res = await fetch(`${app.url}/.well-known/openid-configuration`);
+    assert.equal(res.status, 404);
   });
 
   it('every 401 from /mcp names the resource metadata and the scopes; a bad token adds error="invalid_token"', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { parseClientMetadata, registerClient } from '../../src/oauth-server/client-registration.js';
-import { sha256 } from '../../src/oauth-server/secrets.js';
+import { sha256 } from '../../src/crypto/secrets.js';
 import { bearer, register, startAppWithUpstream } from '../support/app.js';
 import { connectMcp } from '../support/mcp-client.js';
 import { mcpStatus, obtainCode, postForm, redeem, REDIRECT_URI, registerPublicClient, tokenRequest } from './support.js';

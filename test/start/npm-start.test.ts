@@ -44,11 +44,11 @@ async function waitForHealthy(url: string, child: ChildProcess, output: string[]
   throw new Error(`not healthy within ${timeoutMs} ms:\n${output.join('')}`);
 }
 
-/** SIGTERM the whole process group (npm → node → postgres) and wait for it to exit. */
-async function stop(child: ChildProcess): Promise<void> {
+/** Signals the whole process group (npm → node → postgres), as Ctrl+C in a terminal does, and waits for it to exit. */
+async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  process.kill(-(child.pid as number), 'SIGTERM');
+  process.kill(-(child.pid as number), signal);
   await exited;
 }
 
@@ -65,7 +65,9 @@ describe('npm start with nothing configured', () => {
     url = `http://127.0.0.1:${port}`;
     upstream = await startUpstream({ redirectUris: [`http://localhost:${port}/api/connect/acme/callback`] });
     providersFile = path.join(dataDir, 'providers.json');
-    await writeFile(providersFile, JSON.stringify({ providers: [upstreamProvider(upstream)] }));
+    // `plain` cannot name the account that logs in (no openid scope, no account_id_field).
+    const plain = upstreamProvider(upstream, { id: 'plain', name: 'Plain', scopes: ['read'], tools: [] });
+    await writeFile(providersFile, JSON.stringify({ providers: [upstreamProvider(upstream), plain] }));
   });
   after(async () => {
     await upstream.close();
@@ -84,6 +86,8 @@ describe('npm start with nothing configured', () => {
       const logs = output.join('');
       assert.match(logs, /ENCRYPTION_KEY is not set: using a DEVELOPMENT key/);
       assert.match(logs, /embedded PostgreSQL is up/);
+      assert.match(logs, /provider \\"plain\\" is not offered for signing in.*account_id_field/);
+      assert.doesNotMatch(logs, /provider \\"acme\\" is not offered/);
       // The web page and its static files come from dist/ too (the build copies src/web/static).
       const home = await fetch(`${url}/`);
       assert.equal(home.status, 200);
@@ -101,8 +105,13 @@ describe('npm start with nothing configured', () => {
       const done = await authorizeInBrowser(authorization_url, 'embedded-user', apiKey);
       assert.equal(done.status, 200, done.body);
     } finally {
-      await stop(child);
+      // Ctrl+C: the database must outlive the graceful shutdown's last writes (the key's usage counts).
+      await stop(child, 'SIGINT');
     }
+    // The whole graceful shutdown ran (the embedded database's exit hooks did not end the process
+    // first), and its last writes found the database still up.
+    assert.match(output.join(''), /"msg":"stopped"/);
+    assert.doesNotMatch(output.join(''), /usage sync failed/);
 
     // Second start on the same data dir: same database, same dev key, same user and connection.
     const again: string[] = [];

@@ -5,7 +5,7 @@ import { metadataUrlProblem } from '../../src/oauth-server/client-metadata-docum
 import { isOurResource, oauthEndpoints } from '../../src/oauth-server/endpoints.js';
 import { cspSourceFor, redirectUriMatches, redirectUriProblem } from '../../src/oauth-server/redirect-uris.js';
 import { requestedScopes } from '../../src/oauth-server/scopes.js';
-import { pkceMatches } from '../../src/oauth-server/secrets.js';
+import { pkceMatches } from '../../src/crypto/secrets.js';
 
 describe('SSRF address policy', () => {
   it('refuses loopback, private, link-local, CGNAT, multicast, reserved and IPv4-embedding IPv6 forms', () => {

@@ -1,17 +1,19 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { parseProviders } from '../../src/providers/load.js';
 import { createRegistry } from '../../src/providers/registry.js';
 import { describeEvent } from '../../src/web/pages/activity-section.js';
-import { clientSettings, KEY_PLACEHOLDER } from '../../src/web/client-settings.js';
+import { clientSettings, CURSOR_KEY_VARIABLE, KEY_PLACEHOLDER } from '../../src/web/client-settings.js';
 import { noticeFrom } from '../../src/web/notices.js';
+import { landingPage } from '../../src/web/pages/landing.js';
 import { contentSecurityPolicy } from '../../src/web/respond.js';
 import { webSessionCookie } from '../../src/web/sessions.js';
 
 type ClaudeConfig = { mcpServers: Record<string, { command: string; args: string[]; env: Record<string, string> }> };
 type CursorConfig = { mcpServers: Record<string, { url: string; headers: Record<string, string> }> };
 
-test('client settings: Claude Desktop through mcp-remote with the header in env, Cursor with url and headers', () => {
+test('client settings: Claude Desktop through mcp-remote with the header in env, Cursor with url and the key from its environment', () => {
   const settings = clientSettings('https://proxy.example', 'sk_abc_def');
   assert.equal(settings.mcpUrl, 'https://proxy.example/mcp');
   const claude = Object.values((JSON.parse(settings.claudeDesktop) as ClaudeConfig).mcpServers)[0];
@@ -19,14 +21,21 @@ test('client settings: Claude Desktop through mcp-remote with the header in env,
   assert.deepEqual(claude?.args, ['-y', 'mcp-remote', 'https://proxy.example/mcp', '--header', 'Authorization:${AUTH_HEADER}']);
   assert.deepEqual(claude?.env, { AUTH_HEADER: 'Bearer sk_abc_def' });
   const cursor = Object.values((JSON.parse(settings.cursor) as CursorConfig).mcpServers)[0];
-  assert.deepEqual(cursor, { url: 'https://proxy.example/mcp', headers: { Authorization: 'Bearer sk_abc_def' } });
+  // The file names the variable, never the key, so a project's .cursor/mcp.json can be committed.
+  assert.deepEqual(cursor, { url: 'https://proxy.example/mcp', headers: { Authorization: `Bearer \${env:${CURSOR_KEY_VARIABLE}}` } });
+  assert.doesNotMatch(settings.cursor, /sk_abc_def/);
+  assert.equal(settings.cursorEnv, `export ${CURSOR_KEY_VARIABLE}=sk_abc_def`);
 });
 
 test('client settings without a key carry the placeholder, and stay valid JSON whatever the key holds', () => {
   const placeholder = clientSettings('https://proxy.example', undefined);
-  assert.equal((JSON.parse(placeholder.cursor) as CursorConfig).mcpServers['mcp-oauth-proxy']?.headers.Authorization, `Bearer ${KEY_PLACEHOLDER}`);
-  const odd = clientSettings('https://proxy.example', 'sk_"quoted"\\, "x"');
-  assert.equal((JSON.parse(odd.claudeDesktop) as ClaudeConfig).mcpServers['mcp-oauth-proxy']?.env.AUTH_HEADER, 'Bearer sk_"quoted"\\, "x"');
+  assert.equal((JSON.parse(placeholder.claudeDesktop) as ClaudeConfig).mcpServers['mcp-oauth-proxy']?.env.AUTH_HEADER, `Bearer ${KEY_PLACEHOLDER}`);
+  assert.equal(placeholder.cursorEnv, `export ${CURSOR_KEY_VARIABLE}='${KEY_PLACEHOLDER}'`);
+  const odd = clientSettings('https://proxy.example', 'sk_"quoted"\\, \'x\'');
+  assert.equal((JSON.parse(odd.claudeDesktop) as ClaudeConfig).mcpServers['mcp-oauth-proxy']?.env.AUTH_HEADER, 'Bearer sk_"quoted"\\, \'x\'');
+  // The shell gives back exactly the key, whatever it holds.
+  const echoed = execFileSync('sh', ['-c', `${odd.cursorEnv}; printf %s "$${CURSOR_KEY_VARIABLE}"`], { encoding: 'utf8' });
+  assert.equal(echoed, 'sk_"quoted"\\, \'x\'');
 });
 
 test('notices come from a fixed table: unknown codes and unknown providers show nothing', () => {
@@ -68,4 +77,12 @@ test('audit events read as sentences', () => {
   assert.equal(describeEvent({ type: 'key.revoked', detail: { name: 'ci', prefix: 'sk_x' } }, name), 'Key revoked: ci (sk_x)');
   assert.equal(describeEvent({ type: 'session.created', detail: { via: 'upstream', provider: 'acme' } }, name), 'Signed in on the web page with Acme');
   assert.equal(describeEvent({ type: 'something.new', detail: {} }, name), 'something.new');
+});
+
+test('the start page says when no services are configured, as the dashboard does', () => {
+  const empty = landingPage({ csrf: 't', signInProviders: [], providerNames: [] });
+  assert.match(empty, /No services are configured on this server yet/);
+  const configured = landingPage({ csrf: 't', signInProviders: [{ id: 'acme', name: 'Acme' }], providerNames: ['Acme'] });
+  assert.doesNotMatch(configured, /No services are configured/);
+  assert.match(configured, /Sign in with Acme/);
 });

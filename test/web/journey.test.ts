@@ -101,7 +101,8 @@ describe('the web page, in a real browser', { skip, timeout: 120_000 }, () => {
       assert.equal(created.status(), 201);
       assert.equal(await page.textContent('h1'), 'Key created');
       const reader = ((await page.textContent('#new-key')) ?? '').trim();
-      assert.match((await page.textContent('#cfg-cursor')) ?? '', new RegExp(`"Bearer ${reader}"`));
+      assert.match((await page.textContent('#cfg-cursor')) ?? '', /"Bearer \$\{env:MCP_OAUTH_PROXY_API_KEY\}"/);
+      assert.equal(await page.textContent('#cfg-cursor-env'), `export MCP_OAUTH_PROXY_API_KEY=${reader}`);
       const listed = (await (await fetch(`${f.app.url}/api/keys`, { headers: bearer(apiKey) })).json()) as { keys: Array<{ id: string; name: string; scopes: string[] }> };
       const readerKey = listed.keys.find((k) => k.name === 'reader');
       assert.deepEqual(readerKey?.scopes, ['tools:read']);

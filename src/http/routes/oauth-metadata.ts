@@ -6,8 +6,9 @@ import { publicCors } from '../middleware/cors.js';
 /**
  * Discovery: RFC 9728 protected-resource metadata at the root and path-suffixed well-known URIs
  * (MCP clients try `/.well-known/oauth-protected-resource/mcp` first), and RFC 8414
- * authorization-server metadata, also served as `openid-configuration` because some clients
- * probe only that (MCP 2025-11-25 lets clients use either).
+ * authorization-server metadata. No `openid-configuration`: this server issues no id_tokens, and
+ * an OIDC Discovery document without `jwks_uri` and the other §3 fields is invalid. MCP clients
+ * (the SDK, mcp-remote) try RFC 8414 first and use OIDC discovery only when that is missing.
  */
 export function oauthMetadataRouter(deps: { endpoints: OAuthEndpoints }): Router {
   const router = Router();
@@ -20,7 +21,7 @@ export function oauthMetadataRouter(deps: { endpoints: OAuthEndpoints }): Router
 
   router.all(['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'], cors);
   router.get(['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'], resource);
-  router.all(['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'], cors);
-  router.get(['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'], server);
+  router.all('/.well-known/oauth-authorization-server', cors);
+  router.get('/.well-known/oauth-authorization-server', server);
   return router;
 }

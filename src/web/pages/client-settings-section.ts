@@ -1,4 +1,4 @@
-import { clientSettings, KEY_PLACEHOLDER } from '../client-settings.js';
+import { clientSettings, CURSOR_KEY_VARIABLE, KEY_PLACEHOLDER } from '../client-settings.js';
 import { copyButton, escapeHtml } from './layout.js';
 
 /**
@@ -23,12 +23,14 @@ ${snippet('cfg-claude', 'claude_desktop_config.json', 'Claude Desktop', settings
 </div>
 <div class="client">
 <h3>Cursor</h3>
-<p>Save this as <code>.cursor/mcp.json</code> in your project, or as <code>~/.cursor/mcp.json</code> for every project.</p>
+<p>Save this as <code>.cursor/mcp.json</code> in your project, or as <code>~/.cursor/mcp.json</code> for every project. It names the key instead of holding it, so the file can be committed: Cursor reads it from <code>${CURSOR_KEY_VARIABLE}</code>.</p>
 ${snippet('cfg-cursor', '.cursor/mcp.json', 'Cursor', settings.cursor)}
+<p>Put the key in your shell profile (for example <code>~/.zshrc</code>), then restart Cursor:</p>
+${snippet('cfg-cursor-env', 'shell profile', 'Cursor key', settings.cursorEnv)}
 </div>
 <div class="client">
 <h3>ChatGPT and Claude.ai</h3>
-<p>Add a custom connector with this URL and choose OAuth; no key is needed.${signInWith}</p>
+<p>Add this URL and choose OAuth; no key is needed. ChatGPT: Settings → Apps → Advanced settings → turn on Developer mode, then Create app. Claude.ai: Settings → Connectors → Add custom connector.${signInWith}</p>
 <div class="copy-row"><code id="cfg-url" class="key-value" aria-label="Connector URL">${escapeHtml(settings.mcpUrl)}</code>${copyButton('cfg-url', 'Copy URL', 'The connector URL')}</div>
 </div>
 </div>

@@ -29,9 +29,15 @@ ${fieldError('upstream-error', errors.upstream)}
 <p class="muted">Or use an API key:</p>`
       : '';
 
+  // Said up front, as the dashboard does: otherwise a first visitor registers and finds nothing to connect.
+  const noServices =
+    view.providerNames.length === 0
+      ? `<p class="card" id="no-services">No services are configured on this server yet, so there is nothing to connect and no tools to use. Its operator adds them in the providers file.</p>`
+      : '';
   const body = `${view.notice ? `<div class="notice" role="status">${escapeHtml(view.notice)}</div>` : ''}
 <h1>Your AI client, with your own accounts</h1>
 <p class="lead">This server gives AI clients such as Claude Desktop, Cursor, ChatGPT and Claude.ai ${tools}. Each person connects their own account, and every tool call runs as them: with their access, never anyone else's.</p>
+${noServices}
 <ol class="steps">
 <li><strong>Create an account</strong> and get your API key.</li>
 <li><strong>Connect</strong> ${first ? `your ${escapeHtml(first)} account` : 'your accounts'}, or add an API key for a service.</li>

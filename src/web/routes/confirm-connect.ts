@@ -4,7 +4,7 @@ import { findPendingConnect, type PendingConnect } from '../../connections/conne
 import { confirmConnect } from '../../connections/connect-flow.js';
 import { AppError, TooManyRequestsError } from '../../errors.js';
 import { createAuthenticator } from '../../auth/authenticator.js';
-import { sha256 } from '../../oauth-server/secrets.js';
+import { sha256 } from '../../crypto/secrets.js';
 import { checkCsrf, csrfTokenFor } from '../csrf.js';
 import type { WebDeps } from '../deps.js';
 import { field, parseForm } from '../form.js';

@@ -7,7 +7,9 @@ import { disconnect } from '../../connections/manage.js';
 import { AppError, ForbiddenError, NotFoundError } from '../../errors.js';
 import { createKeyAs, MAX_GRACE_SECONDS, revokeKeyOf, rotateKeyAs } from '../../keys/manage-keys.js';
 import { isScope, type Scope } from '../../keys/scopes.js';
-import { sha256 } from '../../oauth-server/secrets.js';
+import { sha256 } from '../../crypto/secrets.js';
+import { signInProviders } from '../../providers/sign-in-providers.js';
+import { readCookie } from '../cookies.js';
 import { checkCsrf, csrfTokenFor } from '../csrf.js';
 import { loadDashboard } from '../dashboard-data.js';
 import type { WebDeps } from '../deps.js';
@@ -29,7 +31,8 @@ export function dashboardRouter(deps: WebDeps & SessionDeps): Router {
   const router = Router();
   const visitor = loadVisitor(deps);
   const form = [parseForm, visitor, signedIn, csrf];
-  const oauthNames = deps.registry.providers.filter((p) => p.auth === 'oauth2').map((p) => p.name);
+  // The client settings name what an OAuth client's sign-in offers (oauth-server/authorize.ts).
+  const oauthNames = signInProviders(deps.registry.providers).map((p) => p.name);
 
   /** The dashboard, as it is or with one form's error shown in place. */
   const dashboard = async (res: Response, status: number, extra: Pick<DashboardView, 'notice' | 'problem'> = {}) => {
@@ -185,7 +188,7 @@ export function dashboardRouter(deps: WebDeps & SessionDeps): Router {
 /** Only a signed-in browser gets further; anyone else goes to `/` (saying so when a session just ended). */
 function signedIn(req: Request, res: Response, next: NextFunction): void {
   if (visitorOf(res).session) return next();
-  const hadCookie = /(?:^|;\s*)(?:__Host-)?mcp_web=/.test(req.headers.cookie ?? '');
+  const hadCookie = readCookie(req, '__Host-mcp_web') !== undefined || readCookie(req, 'mcp_web') !== undefined;
   res.redirect(303, hadCookie ? withNotice('/', 'session_over') : '/');
 }
 

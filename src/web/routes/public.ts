@@ -2,7 +2,8 @@ import { Router, type Request, type Response } from 'express';
 import { beginUpstreamLogin } from '../../connections/connect-flow.js';
 import { AppError, TooManyRequestsError } from '../../errors.js';
 import { createAuthenticator } from '../../auth/authenticator.js';
-import { sha256 } from '../../oauth-server/secrets.js';
+import { sha256 } from '../../crypto/secrets.js';
+import { signInProviders } from '../../providers/sign-in-providers.js';
 import { registerUser } from '../../users/register.js';
 import { checkCsrf, csrfTokenFor } from '../csrf.js';
 import type { WebDeps } from '../deps.js';
@@ -23,8 +24,8 @@ export function publicRouter(deps: WebDeps & SessionDeps): Router {
   // Form bodies are read here, after the app's actor context: enter it again so audit events see the request.
   const form = [parseForm, visitor];
   const authenticator = createAuthenticator(deps.auth);
-  // A remote MCP server's OAuth says nothing about who the user is: it is for connecting, not signing in.
-  const oauthProviders = deps.registry.providers.flatMap((p) => (p.auth === 'oauth2' && !p.mcp ? [p] : []));
+  // Only a login that says which account it is can sign someone in (providers/sign-in-providers.ts).
+  const oauthProviders = signInProviders(deps.registry.providers);
   const upstreamOrigins = oauthProviders.map((p) => new URL(p.authorization_url).origin);
 
   /** The landing page, as it is or with a form's inline error (and what was typed, minus secrets). */

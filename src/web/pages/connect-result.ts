@@ -1,4 +1,4 @@
-import { escapeHtml, layout } from '../web/pages/layout.js';
+import { escapeHtml, layout } from './layout.js';
 
 /**
  * The pages a browser sees at the end of a connect flow the API started (the web page's own flows

@@ -39,7 +39,15 @@ export function signInCookies(publicUrl: string): SignInCookies {
   };
 }
 
-/** RFC 6265 §5.4 Cookie header; our values are base64url, so no decoding is needed. */
+/** One cookie of the request (the first of that name), for every cookie this server sets. */
+export function readCookie(req: Request, name: string): string | undefined {
+  return parseCookies(req.headers.cookie).get(name);
+}
+
+/**
+ * RFC 6265 §5.4 Cookie header: the one parser for every cookie this server reads (sign-in,
+ * browser binding, web session). Our values are base64url, so no decoding is needed.
+ */
 function parseCookies(header: string | undefined): Map<string, string> {
   const cookies = new Map<string, string>();
   for (const part of (header ?? '').split(';')) {

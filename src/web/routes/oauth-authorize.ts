@@ -8,37 +8,19 @@ import type { ClientDirectory } from '../../oauth-server/clients.js';
 import { decide } from '../../oauth-server/decision.js';
 import { AuthorizationPageError, AuthorizationRedirectError } from '../../oauth-server/errors.js';
 import { cspSourceFor } from '../../oauth-server/redirect-uris.js';
-import { newSecret } from '../../oauth-server/secrets.js';
+import { newSecret } from '../../crypto/secrets.js';
 import { SESSION_TTL_SECONDS } from '../../oauth-server/session-store.js';
 import type { SignInDeps, SignInOutcome } from '../../oauth-server/sign-in.js';
 import type { SignInCookies } from '../cookies.js';
-import { rejectNulInBody } from '../middleware/reject-nul.js';
-import { consentPage, signInErrorPage } from '../oauth-pages.js';
+import { rejectNulInBody } from '../../http/middleware/reject-nul.js';
+import { consentPage, signInErrorPage } from '../pages/consent.js';
+import { sendPage } from '../respond.js';
 
 export interface AuthorizeRouteDeps extends SignInDeps {
   clients: ClientDirectory;
   /** The consent form's pasted key is checked like every other key (refused ones count against the address). */
   keyCheck: KeyCheck;
   cookies: SignInCookies;
-}
-
-/**
- * Headers of every sign-in page: only this server's own stylesheet, script and icon (the web
- * page's look), never framed (clickjacking a consent button), never cached, and forms may only
- * lead here, to the sign-in providers and to the client's redirect URI — `form-action` also
- * governs the redirect that answers a form post.
- */
-export function sendSignInPage(res: Response, status: number, html: string, formTargets: readonly string[] = []): void {
-  const formAction = formTargets.length > 0 ? `'self' ${[...new Set(formTargets)].join(' ')}` : "'none'";
-  res
-    .status(status)
-    .set({
-      'Content-Security-Policy': `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`,
-      'X-Frame-Options': 'DENY',
-      'Cache-Control': 'no-store',
-    })
-    .type('html')
-    .send(html);
 }
 
 /** Sends the browser on (303: the follow-up is a GET even after a form POST) and sets the session if one began. */
@@ -54,7 +36,7 @@ export function oauthAuthorizeRouter(deps: AuthorizeRouteDeps): Router {
   const pageError = (res: Response, err: unknown): boolean => {
     if (err instanceof AuthorizationPageError) {
       res.set(err.headers);
-      sendSignInPage(res, err.status, signInErrorPage(err.title, err.description));
+      sendPage(res, err.status, signInErrorPage(err.title, err.description));
       return true;
     }
     if (err instanceof AuthorizationRedirectError && err.target) {
@@ -76,7 +58,7 @@ export function oauthAuthorizeRouter(deps: AuthorizeRouteDeps): Router {
         sendOutcome(res, deps.cookies, outcome);
         return;
       }
-      sendSignInPage(res, 200, consentPage(outcome), [...(await authorizationOrigins(deps.registry, 'sign-in')), cspSourceFor(request.redirectUri)]);
+      sendPage(res, 200, consentPage(outcome), [...(await authorizationOrigins(deps.registry, 'sign-in')), cspSourceFor(request.redirectUri)]);
     } catch (err) {
       if (!pageError(res, err)) throw err;
     }

@@ -1,10 +1,11 @@
 import type { SignInCookies } from '../cookies.js';
 import { AuthorizationPageError } from '../../oauth-server/errors.js';
 import { completeUpstreamSignIn, type SignInDeps } from '../../oauth-server/sign-in.js';
-import { actorOf } from '../middleware/actor-context.js';
-import { signInErrorPage } from '../oauth-pages.js';
-import type { SignInCallback } from './connect.js';
-import { sendOutcome, sendSignInPage } from './oauth-authorize.js';
+import { signInErrorPage } from '../pages/consent.js';
+import type { SignInCallback } from './connect-callback.js';
+import { sendPage } from '../respond.js';
+import { sendOutcome } from './oauth-authorize.js';
+import { webActor } from '../sessions.js';
 
 /**
  * The sign-in half of `/api/connect/:provider/callback`: the upstream login of an MCP client's
@@ -14,11 +15,11 @@ import { sendOutcome, sendSignInPage } from './oauth-authorize.js';
 export function oauthSignInCallback(deps: SignInDeps & { cookies: SignInCookies }): SignInCallback {
   return async (req, res, consumed, query) => {
     try {
-      const outcome = await completeUpstreamSignIn(deps, consumed, query, deps.cookies.read(req).browserId, actorOf(req, res));
+      const outcome = await completeUpstreamSignIn(deps, consumed, query, deps.cookies.read(req).browserId, webActor(req, res));
       sendOutcome(res, deps.cookies, outcome);
     } catch (err) {
       if (!(err instanceof AuthorizationPageError)) throw err;
-      sendSignInPage(res, err.status, signInErrorPage(err.title, err.description));
+      sendPage(res, err.status, signInErrorPage(err.title, err.description));
     }
   };
 }
