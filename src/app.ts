@@ -8,6 +8,7 @@ import { redirectUriFor } from './connections/connect-flow.js';
 import { createConnectionReader } from './connections/connection-cache.js';
 import { createCredentialSource } from './connections/credentials.js';
 import type { Cipher } from './crypto/cipher.js';
+import { demoRouter, type DemoOptions } from './demo/demo-routes.js';
 import type { Pool } from './db/pool.js';
 import { authenticate, createAuthenticator } from './http/middleware/authenticate.js';
 import { errorHandler, notFound } from './http/middleware/errors.js';
@@ -68,6 +69,11 @@ export interface AppDeps {
    * configured ones), upstream timeouts and retries (tests shorten them).
    */
   limits?: Partial<LimitSettings> & Partial<UpstreamLimits>;
+  /**
+   * Serve the built-in demo upstream under /demo/ (main.ts decides, demo/demo-provider.ts says
+   * when); the registry must then hold the `demo` provider.
+   */
+  demo?: DemoOptions;
 }
 
 /**
@@ -149,6 +155,7 @@ export function buildApp(deps: AppDeps): App {
   app.use(oauthRegisterRouter({ pool, log }));
   app.use(oauthTokenRouter({ pool, endpoints, log }));
   app.use(oauthAuthorizeRouter({ ...signIn, clients, keys, cookies }));
+  if (deps.demo) app.use(demoRouter({ pool, publicUrl: config.publicUrl, options: deps.demo }));
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
 
   app.use(healthRouter({ pool }));

@@ -21,6 +21,7 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KEY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.keyPerMinute),
   KEY_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.keyPerHour),
+  DEMO: z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
 });
 
 export interface Config {
@@ -38,6 +39,8 @@ export interface Config {
   readonly logLevel: string;
   /** Default per-key request limits (a key's own overrides win). */
   readonly keyRateLimit: { readonly perMinute: number; readonly perHour: number };
+  /** DEMO=true / DEMO=false; undefined: the built-in demo upstream decides for itself (demo/demo-provider.ts). */
+  readonly demo: boolean | undefined;
 }
 
 export class ConfigError extends Error {
@@ -73,5 +76,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     providersFile: e.PROVIDERS_FILE ? path.resolve(e.PROVIDERS_FILE) : undefined,
     logLevel: e.LOG_LEVEL,
     keyRateLimit: Object.freeze({ perMinute: e.KEY_RATE_LIMIT_PER_MINUTE, perHour: e.KEY_RATE_LIMIT_PER_HOUR }),
+    demo: e.DEMO === undefined ? undefined : e.DEMO === 'true',
   });
 }

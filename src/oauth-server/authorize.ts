@@ -26,7 +26,8 @@ export type AuthorizeOutcome = ({ kind: 'redirect' } & SignInOutcome) | ({ kind:
 /** The providers a user can sign in with: those with an OAuth login that names the account. */
 export function signInProviders(deps: SignInDeps): Array<{ id: string; name: string }> {
   // A remote MCP server's OAuth names no account (no id_token): it connects, it does not sign in.
-  return deps.registry.providers.filter((p: ProviderDefinition) => p.auth === 'oauth2' && !p.mcp).map((p) => ({ id: p.id, name: p.name }));
+  // Nor does the demo: anybody can log in to it as any name.
+  return deps.registry.providers.filter((p: ProviderDefinition) => p.auth === 'oauth2' && !p.mcp && !p.demo).map((p) => ({ id: p.id, name: p.name }));
 }
 
 /**

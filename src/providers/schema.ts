@@ -116,8 +116,11 @@ export interface NoAuthProviderDefinition {
   mcp: McpSettings;
 }
 
-/** `mcp` is set on providers whose upstream is a remote MCP server (they declare no tools). */
-export type OAuth2ProviderDefinition = z.infer<typeof OAuth2ProviderSchema> & { mcp?: McpSettings };
+/**
+ * `mcp` is set on providers whose upstream is a remote MCP server (they declare no tools);
+ * `demo` on the built-in demo upstream (src/demo/), whose logins prove nothing about a person.
+ */
+export type OAuth2ProviderDefinition = z.infer<typeof OAuth2ProviderSchema> & { mcp?: McpSettings; demo?: true };
 export type ApiKeyProviderDefinition = z.infer<typeof ApiKeyProviderSchema> & { mcp?: McpSettings };
 export type ProviderDefinition = OAuth2ProviderDefinition | ApiKeyProviderDefinition | NoAuthProviderDefinition;
 

@@ -5,6 +5,8 @@ import { Writable } from 'node:stream';
 import type { ConnectionStatus } from '../../src/connections/manage.js';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { createCipher } from '../../src/crypto/cipher.js';
+import { demoProvider } from '../../src/demo/demo-provider.js';
+import type { DemoOptions } from '../../src/demo/demo-routes.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import type { LimitSettings } from '../../src/limits/settings.js';
 import { createLogger } from '../../src/log.js';
@@ -50,6 +52,8 @@ export interface TestAppOptions {
    * milliseconds, not 30 s), key and address limits (registrations per address are relaxed unless given).
    */
   limits?: AppDeps['limits'];
+  /** Serve the built-in demo upstream (provider `demo`) beside the given providers, as main.ts does when it is on. */
+  demo?: DemoOptions;
 }
 
 /** Test files register many users from 127.0.0.1; the registration limit has tests of its own. */
@@ -75,7 +79,8 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
     });
   const log = createLogger(options.logLevel ?? 'debug', sink);
   const raw = typeof options.providers === 'function' ? await options.providers(url) : (options.providers ?? []);
-  const registry = createRegistry(parseProviders({ providers: raw }, { ...process.env, ...options.env }));
+  const configured = parseProviders({ providers: raw }, { ...process.env, ...options.env });
+  const registry = createRegistry(options.demo ? [...configured, demoProvider(url)] : configured);
   const pool = createPool(options.databaseUrl);
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
@@ -89,6 +94,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
     ...(options.connectionCacheMs !== undefined ? { connectionCacheMs: options.connectionCacheMs } : {}),
     limits: { ...TEST_LIMITS, ...options.limits },
     ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
+    ...(options.demo ? { demo: options.demo } : {}),
   });
   server.on('request', app);
 

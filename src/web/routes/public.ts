@@ -24,7 +24,7 @@ export function publicRouter(deps: WebDeps & SessionDeps): Router {
   const form = [parseForm, visitor];
   const authenticator = createAuthenticator(deps.auth);
   // A remote MCP server's OAuth says nothing about who the user is: it is for connecting, not signing in.
-  const oauthProviders = deps.registry.providers.flatMap((p) => (p.auth === 'oauth2' && !p.mcp ? [p] : []));
+  const oauthProviders = deps.registry.providers.flatMap((p) => (p.auth === 'oauth2' && !p.mcp && !p.demo ? [p] : []));
   const upstreamOrigins = oauthProviders.map((p) => new URL(p.authorization_url).origin);
 
   /** The landing page, as it is or with a form's inline error (and what was typed, minus secrets). */
