@@ -13,6 +13,7 @@ import type { Pool } from './db/pool.js';
 import { authenticate, createAuthenticator } from './http/middleware/authenticate.js';
 import { errorHandler, notFound } from './http/middleware/errors.js';
 import { requestLog } from './http/middleware/request-log.js';
+import { JSON_TYPES, requireJsonBody } from './http/middleware/require-json.js';
 import { helmetHeaders } from './http/security-headers.js';
 import { auditRouter } from './http/routes/audit.js';
 import { connectRouter } from './http/routes/connect.js';
@@ -156,7 +157,9 @@ export function buildApp(deps: AppDeps): App {
   app.use(oauthTokenRouter({ pool, endpoints, log }));
   app.use(oauthAuthorizeRouter({ ...signIn, clients, keys, cookies }));
   if (deps.demo) app.use(demoRouter({ pool, publicUrl: config.publicUrl, options: deps.demo }));
-  app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
+  // Every /api route reads JSON: a body of any other type is a 400, never silently `{}`.
+  app.use('/api', requireJsonBody);
+  app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES }));
 
   app.use(healthRouter({ pool }));
   app.use(usersRouter({ pool, keys, registrations }));
