@@ -54,6 +54,8 @@ export interface TestAppOptions {
   limits?: AppDeps['limits'];
   /** Serve the built-in demo upstream (provider `demo`) beside the given providers, as main.ts does when it is on. */
   demo?: DemoOptions;
+  /** PUBLIC_URL from the listening URL (default: the same), e.g. its https:// form for features that need one. */
+  publicUrl?: (url: string) => string;
 }
 
 /** Test files register many users from 127.0.0.1; the registration limit has tests of its own. */
@@ -80,12 +82,12 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const log = createLogger(options.logLevel ?? 'debug', sink);
   const raw = typeof options.providers === 'function' ? await options.providers(url) : (options.providers ?? []);
   const configured = parseProviders({ providers: raw }, { ...process.env, ...options.env });
-  const registry = createRegistry(options.demo ? [...configured, demoProvider(url)] : configured);
+  const registry = createRegistry(options.demo ? [...configured, demoProvider(options.publicUrl ? options.publicUrl(url) : url, url)] : configured);
   const pool = createPool(options.databaseUrl);
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
   const app = buildApp({
-    config: { publicUrl: url },
+    config: { publicUrl: options.publicUrl ? options.publicUrl(url) : url },
     pool: appPool,
     cipher,
     registry,
