@@ -55,6 +55,31 @@ const common = {
   tools: z.array(ToolSchema).default([]),
 };
 
+/**
+ * How to ask the upstream which account a new token belongs to, for upstreams whose token response
+ * names none (GitHub: `GET /user` → `{ id, login }`). Either a request on `api_base_url` or an
+ * OpenID Connect userinfo endpoint; `id` and `name` are (dotted) fields of its JSON answer.
+ */
+const AccountLookupSchema = z
+  .strictObject({
+    request: z
+      .strictObject({
+        method: z.enum(['GET', 'POST']).default('GET'),
+        path: z.string().regex(/^\/[^?#{}]*$/, 'path must start with "/" and carry no query, fragment or placeholder'),
+      })
+      .optional(),
+    userinfo_url: z.url({ protocol: /^https?$/ }).optional(),
+    /** Default: `id` for a request, `sub` for userinfo. */
+    id: z.string().min(1).optional(),
+    /** A human-readable name (GitHub `login`); default none for a request, `preferred_username` for userinfo. */
+    name: z.string().min(1).optional(),
+  })
+  .refine((a) => (a.request === undefined) !== (a.userinfo_url === undefined), {
+    message: 'give exactly one of "request" ({ method, path } on api_base_url) or "userinfo_url"',
+  });
+
+export type AccountLookup = z.infer<typeof AccountLookupSchema>;
+
 export const OAuth2ProviderSchema = z.strictObject({
   ...common,
   auth: z.literal('oauth2'),
@@ -78,6 +103,8 @@ export const OAuth2ProviderSchema = z.strictObject({
    * Without it, the `sub` of an OpenID Connect id_token is used when the upstream returns one.
    */
   account_id_field: z.string().min(1).optional(),
+  /** Ask the upstream which account logged in, after the token exchange (wins over the two ways above). */
+  account: AccountLookupSchema.optional(),
 });
 
 /** RFC 9110 §5.6.2 token: anything else is not a header name, and fetch would throw on every call. */
