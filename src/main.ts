@@ -28,7 +28,7 @@ async function main(): Promise<void> {
 
   let providers;
   try {
-    const configured = await loadProviders(config.providersFile, process.env);
+    const configured = await loadProviders(config.providersFile, process.env, (message) => log.warn(message));
     const demo = decideDemo(config.demo, config.env, configured.length);
     log.info({ demo: demo.enabled }, demo.reason);
     if (demo.enabled && configured.some((p) => p.id === DEMO_PROVIDER_ID)) {

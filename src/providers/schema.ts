@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OpenApiImportSchema } from './openapi/openapi-schema.js';
 import { isMcpEntry, mcpSettings, McpProviderSchema, type McpProviderInput, type McpSettings } from './mcp-schema.js';
 
 /**
@@ -16,14 +17,19 @@ const ParamSchema = z.strictObject({
   enum: z.array(z.union([z.string(), z.number()])).min(1).optional(),
   /** Element type for `array` params (query arrays are sent comma-separated). */
   items: z.strictObject({ type: z.enum(['string', 'integer', 'number', 'boolean']) }).optional(),
+  /**
+   * The param's full JSON Schema as advertised to the model (nested objects, oneOf…): what an
+   * OpenAPI import gives. `type` still decides how the value is sent and checked.
+   */
+  schema: z.record(z.string(), z.unknown()).optional(),
 });
 
-const ToolSchema = z
+export const ToolSchema = z
   .strictObject({
     // MCP clients show tool names to models; the SEP-986 character set keeps them portable.
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'tool names are 1-64 characters of A-Z a-z 0-9 _ . -'),
     description: z.string().min(1).max(2000),
-    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']),
     path: z.string().regex(/^\/[^?#]*$/, 'path must start with "/" and carry no query or fragment'),
     params: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), ParamSchema).default({}),
   })
@@ -53,6 +59,8 @@ const common = {
   /** Extra static headers for every API request (e.g. an API version pin). */
   headers: z.record(z.string(), z.string()).default({}),
   tools: z.array(ToolSchema).default([]),
+  /** More tools, generated from an OpenAPI 3.0/3.1 document at start-up (providers/openapi/). */
+  openapi: OpenApiImportSchema.optional(),
 };
 
 /**

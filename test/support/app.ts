@@ -11,6 +11,7 @@ import { createPool, type Pool } from '../../src/db/pool.js';
 import type { LimitSettings } from '../../src/limits/settings.js';
 import { createLogger } from '../../src/log.js';
 import { parseProviders } from '../../src/providers/load.js';
+import { withOpenApiTools } from '../../src/providers/openapi/with-openapi-tools.js';
 import { createRegistry } from '../../src/providers/registry.js';
 import { authorizeInBrowser } from './browser.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -81,7 +82,8 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
     });
   const log = createLogger(options.logLevel ?? 'debug', sink);
   const raw = typeof options.providers === 'function' ? await options.providers(url) : (options.providers ?? []);
-  const configured = parseProviders({ providers: raw }, { ...process.env, ...options.env });
+  // As loadProviders does for a providers file: OpenAPI imports add their tools (spec paths relative to the working directory).
+  const configured = await withOpenApiTools(parseProviders({ providers: raw }, { ...process.env, ...options.env }), process.cwd(), 'providers');
   const registry = createRegistry(options.demo ? [...configured, demoProvider(options.publicUrl ? options.publicUrl(url) : url, url)] : configured);
   const pool = createPool(options.databaseUrl);
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
