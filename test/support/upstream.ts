@@ -2,7 +2,9 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-// oidc-provider ships no type declarations; with @types/oidc-provider installed this directive is inert.
+// oidc-provider ships no type declarations; with @types/oidc-provider installed this directive is inert
+// (which @ts-expect-error would turn into an error).
+// eslint-disable-next-line @typescript-eslint/ban-ts-comment
 // @ts-ignore
 import Provider from 'oidc-provider';
 import { createApiHandler } from './upstream-api.js';
