@@ -145,7 +145,7 @@ async function tokenRequest(provider: OAuth2ProviderDefinition, form: Record<str
     }
     throw new TokenRequestError(kind, `token endpoint refused the request (${detail})`);
   }
-  const parsed = TokenResponse.safeParse(json);
+  const parsed = TokenResponse.safeParse(tokensIn(provider, json));
   if (!parsed.success) throw new TokenRequestError('rejected', 'token endpoint returned no usable access_token');
   const t = parsed.data;
   // RFC 6749 §5.1: `scope` may be left out when it equals what was requested; an empty one says as little.
@@ -156,8 +156,15 @@ async function tokenRequest(provider: OAuth2ProviderDefinition, form: Record<str
     issuedAt,
     expiresAt: typeof t.expires_in === 'number' && t.expires_in > 0 ? new Date(issuedAt.getTime() + t.expires_in * 1000) : null,
     scopes: scopes?.length ? scopes : undefined,
-    accountId: accountIdOf(provider, t),
+    accountId: accountIdOf(provider, { ...(json as Record<string, unknown>), ...t }),
   };
+}
+
+/** Where the tokens are: the top level, or the provider's `token_response_object` when the top level has none (Slack user tokens). */
+function tokensIn(provider: OAuth2ProviderDefinition, json: unknown): unknown {
+  const name = provider.token_response_object;
+  if (!name || typeof (json as { access_token?: unknown })?.access_token === 'string') return json;
+  return (json as Record<string, unknown> | undefined)?.[name];
 }
 
 /**

@@ -111,6 +111,11 @@ export const OAuth2ProviderSchema = z.strictObject({
    * Without it, the `sub` of an OpenID Connect id_token is used when the upstream returns one.
    */
   account_id_field: z.string().min(1).optional(),
+  /**
+   * The object of the token response that holds the tokens, when they are not at its top level
+   * (Slack's user tokens come in `authed_user`). `account_id_field` still reads the whole response.
+   */
+  token_response_object: z.string().regex(/^[A-Za-z0-9_]{1,64}$/).optional(),
   /** Ask the upstream which account logged in, after the token exchange (wins over the two ways above). */
   account: AccountLookupSchema.optional(),
 });

@@ -22,7 +22,8 @@ export function simpleType(schema: Schema): ParamDefinition['type'] {
   if (Array.isArray(alternatives) && alternatives.length > 0) {
     const types = new Set(alternatives.map((a) => simpleType(a)));
     if (types.size === 1) return [...types][0] as ParamDefinition['type'];
-    return 'object';
+    // A string-or-number (GitHub's issue `title`) travels as text in a query; objects as JSON.
+    return [...types].some((t) => t === 'object' || t === 'array') ? 'object' : 'string';
   }
   return 'string';
 }
