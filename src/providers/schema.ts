@@ -112,10 +112,11 @@ export const OAuth2ProviderSchema = z.strictObject({
    */
   account_id_field: z.string().min(1).optional(),
   /**
-   * The object of the token response that holds the tokens, when they are not at its top level
-   * (Slack's user tokens come in `authed_user`). `account_id_field` still reads the whole response.
+   * Where the token set sits in the token response when not at its top (Slack's user tokens:
+   * `authed_user`, beside the app's own bot token). A response whose object there carries no
+   * `access_token` (a refresh answer) is read from the top. `account_id_field` stays a path from the top.
    */
-  token_response_object: z.string().regex(/^[A-Za-z0-9_]{1,64}$/).optional(),
+  token_response_path: z.string().regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, 'a dotted path of field names').optional(),
   /** Ask the upstream which account logged in, after the token exchange (wins over the two ways above). */
   account: AccountLookupSchema.optional(),
 });
