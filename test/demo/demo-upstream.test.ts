@@ -7,6 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { demoLoginInBrowser, hiddenFields } from '../support/demo-browser.js';
 import { connectMcp, textOf } from '../support/mcp-client.js';
 import { sleep } from '../support/time.js';
+import { csrfOf, registerOnPage } from '../web/web-client.js';
 
 /** Demo access tokens live this long here, so the proxy's refresh (after half of it) is seen within the test. */
 const TTL_SECONDS = 4;
@@ -148,6 +149,25 @@ describe('the built-in demo upstream', () => {
     });
     assert.equal(token.status, 400);
     assert.equal(((await token.json()) as { error: string }).error, 'invalid_grant');
+  });
+
+  it('the web page connects the demo the way the README tells a newcomer: Connect, log in with a name, back on the dashboard', async () => {
+    const { client } = await registerOnPage(app.url, 'Web newcomer', '203.0.113.120');
+    const dashboard = await client.get('/dashboard');
+    assert.match(dashboard.html, /id="provider-demo"/);
+    const started = await client.post('/dashboard/connections/demo/connect', { csrf_token: csrfOf(dashboard.html) });
+    assert.equal(started.status, 303);
+    assert.equal(new URL(started.location ?? '').pathname, '/demo/authorize');
+    const login = await client.get(new URL(started.location ?? '').pathname + new URL(started.location ?? '').search);
+    assert.equal(login.status, 200);
+    const fields = Object.fromEntries(hiddenFields(login.html));
+    const answer = await client.post('/demo/authorize', { ...fields, login: 'webby', password: 'x', decision: 'allow' });
+    assert.equal(answer.status, 303);
+    const back = await client.get(new URL(answer.location ?? '').pathname + new URL(answer.location ?? '').search);
+    assert.equal(back.status, 303, back.html);
+    const after = await client.get(back.location ? new URL(back.location).pathname + new URL(back.location).search : '/dashboard');
+    assert.match(after.html, /Demo is connected/);
+    assert.match(after.html, /Account <code>webby<\/code>/);
   });
 
   it('the demo is not offered for signing in: anybody can log in to it as any name', async () => {
