@@ -1,7 +1,7 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Pool } from '../db/pool.js';
 import { findDemoAccessToken, type DemoGrant } from './demo-store.js';
-import { addNote, deleteNote, findNote, listNotes, MAX_NOTE_LENGTH, MAX_NOTES_PER_ACCOUNT } from './notes-store.js';
+import { addNote, deleteNote, findNote, listNotes, MAX_NOTE_LENGTH, MAX_NOTES_PER_ACCOUNT, MAX_NOTES_TOTAL } from './notes-store.js';
 
 const json = express.json({ limit: '16kb' });
 
@@ -38,7 +38,7 @@ export function demoApiRouter(deps: { pool: Pool }): Router {
     }
     const note = await addNote(deps.pool, grantOf(res).account, text);
     if (note) res.status(201).json(note);
-    else apiError(res, 409, 'too_many_notes', `A demo account holds at most ${MAX_NOTES_PER_ACCOUNT} notes; delete some first.`);
+    else apiError(res, 409, 'too_many_notes', `A demo account holds at most ${MAX_NOTES_PER_ACCOUNT} notes, and the demo at most ${MAX_NOTES_TOTAL}; delete some first.`);
   });
 
   router.delete('/demo/api/notes/:id', bearer, needs('notes:write'), async (req, res) => {

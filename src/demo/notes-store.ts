@@ -10,6 +10,8 @@ export interface DemoNote {
 /** Keeps a public demo instance from being used as free storage. */
 export const MAX_NOTES_PER_ACCOUNT = 100;
 export const MAX_NOTE_LENGTH = 1000;
+/** Any name is an account, so a cap per account alone would not bound a public instance (DEMO=true). */
+export const MAX_NOTES_TOTAL = 10_000;
 
 export async function listNotes(db: Queryable, account: string): Promise<DemoNote[]> {
   const { rows } = await db.query<{ id: string; text: string; created_at: Date }>(
@@ -27,14 +29,15 @@ export async function findNote(db: Queryable, account: string, id: string): Prom
   return rows[0] && toNote(rows[0]);
 }
 
-/** undefined when the account already holds MAX_NOTES_PER_ACCOUNT notes. */
+/** undefined when the account already holds MAX_NOTES_PER_ACCOUNT notes, or the demo MAX_NOTES_TOTAL. */
 export async function addNote(db: Queryable, account: string, text: string): Promise<DemoNote | undefined> {
-  // One statement, so two concurrent adds cannot both slip under the cap by much.
+  // One statement, so two concurrent adds cannot both slip under a cap by much.
   const { rows } = await db.query<{ id: string; text: string; created_at: Date }>(
     `INSERT INTO demo_notes (account, text)
      SELECT $1, $2 WHERE (SELECT count(*) FROM demo_notes WHERE account = $1) < $3
+                     AND (SELECT count(*) FROM demo_notes) < $4
      RETURNING id, text, created_at`,
-    [account, text, MAX_NOTES_PER_ACCOUNT],
+    [account, text, MAX_NOTES_PER_ACCOUNT, MAX_NOTES_TOTAL],
   );
   return rows[0] && toNote(rows[0]);
 }
