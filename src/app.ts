@@ -12,6 +12,7 @@ import { redirectUriFor } from './connections/connect-flow.js';
 import { createConnectionReader } from './connections/connection-cache.js';
 import { createCredentialSource } from './connections/credentials.js';
 import type { Cipher } from './crypto/cipher.js';
+import { demoRouter, type DemoOptions } from './demo/demo-routes.js';
 import type { Pool } from './db/pool.js';
 import { authenticate } from './http/middleware/authenticate.js';
 import { errorHandler, notFound } from './http/middleware/errors.js';
@@ -81,6 +82,11 @@ export interface AppDeps {
   limits?: Partial<LimitSettings> & Partial<UpstreamLimits>;
   /** The bcrypt gate keys are hashed and compared through (tests pass one to count compares). */
   bcrypt?: BcryptGate;
+  /**
+   * Serve the built-in demo upstream under /demo/ (main.ts decides, demo/demo-provider.ts says
+   * when); the registry must then hold the `demo` provider.
+   */
+  demo?: DemoOptions;
 }
 
 /**
@@ -168,6 +174,7 @@ export function buildApp(deps: AppDeps): App {
   app.use(oauthRegisterRouter({ pool, log }));
   app.use(oauthTokenRouter({ pool, endpoints, log }));
   app.use(oauthAuthorizeRouter({ ...signIn, clients, keyCheck, cookies }));
+  if (deps.demo) app.use(demoRouter({ pool, publicUrl: config.publicUrl, options: deps.demo }));
   // Every /api route reads JSON: a body of any other type is a 400, never silently `{}`.
   app.use('/api', requireJsonBody);
   app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES }), rejectNulInBody());

@@ -25,6 +25,7 @@ const EnvSchema = z.object({
   TOOL_CALL_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(DEFAULT_UPSTREAM_LIMITS.callTimeoutMs),
   TOOL_CALLS_IN_FLIGHT_PER_USER: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.toolCallsInFlightPerUser),
   TOOL_CALLS_IN_FLIGHT_PER_KEY: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.toolCallsInFlightPerKey),
+  DEMO: z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
 });
 
 export interface Config {
@@ -44,6 +45,8 @@ export interface Config {
   readonly keyRateLimit: { readonly perMinute: number; readonly perHour: number };
   /** One deadline for a whole tool call, and the caps on calls in flight per user and per key, per upstream. */
   readonly toolCalls: { readonly timeoutMs: number; readonly inFlightPerUser: number; readonly inFlightPerKey: number };
+  /** DEMO=true / DEMO=false; undefined: the built-in demo upstream decides for itself (demo/demo-provider.ts). */
+  readonly demo: boolean | undefined;
 }
 
 export class ConfigError extends Error {
@@ -84,5 +87,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       inFlightPerUser: e.TOOL_CALLS_IN_FLIGHT_PER_USER,
       inFlightPerKey: e.TOOL_CALLS_IN_FLIGHT_PER_KEY,
     }),
+    demo: e.DEMO === undefined ? undefined : e.DEMO === 'true',
   });
 }

@@ -1,6 +1,7 @@
 import { deleteOldAuditEvents } from './audit/audit-store.js';
 import { deleteExpiredStates } from './connections/state-store.js';
 import type { Pool } from './db/pool.js';
+import { deleteExpiredDemoRows } from './demo/demo-store.js';
 import { deleteEndedRateWindows } from './limits/usage-store.js';
 import type { Logger } from './log.js';
 import { deleteExpiredAuthorizationRequests } from './oauth-server/authorization-request-store.js';
@@ -33,6 +34,8 @@ export function startHousekeeping(pool: Pool, log: Logger, options: Housekeeping
         const oauth =
           (await deleteExpiredAuthorizationRequests(pool)) + (await deleteExpiredCodes(pool)) + (await deleteExpiredSessions(pool)) + (await deleteExpiredTokens(pool));
         if (oauth > 0) log.debug({ rows: oauth }, 'deleted expired OAuth server rows');
+        const demo = await deleteExpiredDemoRows(pool);
+        if (demo > 0) log.debug({ rows: demo }, 'deleted expired demo upstream codes and tokens');
         const webSessions = await deleteExpiredWebSessions(pool);
         if (webSessions > 0) log.debug({ webSessions }, 'deleted ended web sessions');
         log.debug({ rateWindows: await deleteEndedRateWindows(pool), auditEvents: await deleteOldAuditEvents(pool) }, 'deleted ended rate windows and old audit events');

@@ -8,6 +8,7 @@ import { createPool } from './db/pool.js';
 import { isDatabaseUnavailable } from './db/unavailable.js';
 import { startHousekeeping } from './housekeeping.js';
 import { createHttpServer } from './http/server.js';
+import { decideDemo, DEMO_PROVIDER_ID, demoProvider, selfUrl } from './demo/demo-provider.js';
 import { createLogger } from './log.js';
 import { loadProviders, ProvidersFileError } from './providers/load.js';
 import { createRegistry } from './providers/registry.js';
@@ -29,11 +30,19 @@ async function main(): Promise<void> {
 
   let providers;
   try {
-    providers = createRegistry(await loadProviders(config.providersFile, process.env));
+    const configured = await loadProviders(config.providersFile, process.env, (message) => log.warn(message));
+    const demo = decideDemo(config.demo, config.env, configured.length);
+    log.info({ demo: demo.enabled }, demo.reason);
+    if (demo.enabled && configured.some((p) => p.id === DEMO_PROVIDER_ID)) {
+      throw new Error(`DEMO=true, but a configured provider already has the id "${DEMO_PROVIDER_ID}": rename it or unset DEMO`);
+    }
+    const all = demo.enabled ? [...configured, demoProvider(config.publicUrl, selfUrl(config.host, config.port))] : configured;
+    providers = createRegistry(all);
   } catch (err) {
     log.fatal(err instanceof ProvidersFileError ? err.message : (err as Error).message);
     process.exit(1);
   }
+  const demoOn = providers.providers.some((p) => p.auth === 'oauth2' && p.demo);
 
   if (providers.providers.length === 0) {
     // Not an error (the web page, keys and OAuth endpoints work), but /mcp would list no tools.
@@ -70,7 +79,7 @@ async function main(): Promise<void> {
     toolCallsInFlightPerUser: config.toolCalls.inFlightPerUser,
     toolCallsInFlightPerKey: config.toolCalls.inFlightPerKey,
   };
-  const app = buildApp({ config, pool, cipher, registry: providers, log, limits });
+  const app = buildApp({ config, pool, cipher, registry: providers, log, limits, ...(demoOn ? { demo: {} } : {}) });
   // Timeouts on purpose (slow clients, load balancers' keep-alive): see src/http/server.ts.
   const server = createHttpServer();
   server.on('request', app);

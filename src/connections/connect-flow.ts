@@ -7,6 +7,8 @@ import type { Pool, Queryable } from '../db/pool.js';
 import { AppError, InvalidRequestError, NotFoundError, UpstreamUnavailableError } from '../errors.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { OAuth2ProviderDefinition } from '../providers/schema.js';
+import { DEFAULT_UPSTREAM_LIMITS } from '../outbound/limits.js';
+import { AccountLookupError, lookUpAccount } from './account-lookup.js';
 import { upsertConnection } from './connection-store.js';
 import { buildAuthorizationUrl, exchangeCode, TokenRequestError, type TokenSet } from './oauth-client.js';
 import { confirmPendingConnect } from './connect-confirmation.js';
@@ -184,8 +186,9 @@ export async function exchangeCallbackCode(deps: ConnectFlowDeps, consumed: Cons
     throw new CallbackError(`${provider.name} did not grant access (${query.error.slice(0, 100)}${detail}).`, 'access_denied');
   }
   if (!query.code) throw new CallbackError(`${provider.name} sent no authorization code. Start connecting again.`);
+  let tokens: TokenSet;
   try {
-    return await exchangeCode(provider, {
+    tokens = await exchangeCode(provider, {
       code: query.code,
       redirectUri: redirectUriFor(deps.publicUrl, provider.id),
       codeVerifier: consumed.codeVerifierEnc
@@ -200,6 +203,17 @@ export async function exchangeCallbackCode(deps: ConnectFlowDeps, consumed: Cons
     }
     throw err;
   }
+  if (!provider.account) return tokens;
+  // The upstream's own answer about the token wins over anything the token response said.
+  try {
+    const account = await lookUpAccount(provider, tokens.accessToken, deps.tokenTimeoutMs ?? DEFAULT_UPSTREAM_LIMITS.tokenTimeoutMs);
+    return { ...tokens, accountId: account.id, accountName: account.name };
+  } catch (err) {
+    if (err instanceof AccountLookupError) {
+      throw new CallbackError(`Could not finish connecting ${provider.name}: asking it which account logged in failed (${err.message}). Try again.`, 'account_lookup_failed');
+    }
+    throw err;
+  }
 }
 
 /** Step 3: store the upstream tokens (encrypted, bound to their owner) as the user's connection. */
@@ -209,6 +223,7 @@ export async function saveConnection(db: Queryable, cipher: Cipher, userId: stri
     userId,
     providerId: provider.id,
     accountId: tokens.accountId,
+    accountName: tokens.accountName ?? null,
     scopes: tokens.scopes ?? provider.scopes,
     accessTokenEnc: cipher.encrypt(tokens.accessToken, aad),
     refreshTokenEnc: tokens.refreshToken ? cipher.encrypt(tokens.refreshToken, aad) : null,

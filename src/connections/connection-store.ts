@@ -6,6 +6,8 @@ export interface ConnectionRow {
   userId: string;
   providerId: string;
   accountId: string | null;
+  /** For people (GitHub's `login`), when the provider's account lookup names one. */
+  accountName: string | null;
   scopes: string[];
   accessTokenEnc: string;
   refreshTokenEnc: string | null;
@@ -21,6 +23,7 @@ interface Row {
   user_id: string;
   provider_id: string;
   account_id: string | null;
+  account_name: string | null;
   scopes: string[];
   access_token_enc: string;
   refresh_token_enc: string | null;
@@ -32,13 +35,14 @@ interface Row {
 }
 
 const COLUMNS =
-  'user_id, provider_id, account_id, scopes, access_token_enc, refresh_token_enc, expires_at, access_token_issued_at, reauth_required_at, connected_at, updated_at';
+  'user_id, provider_id, account_id, account_name, scopes, access_token_enc, refresh_token_enc, expires_at, access_token_issued_at, reauth_required_at, connected_at, updated_at';
 
 function toConnection(row: Row): ConnectionRow {
   return {
     userId: row.user_id,
     providerId: row.provider_id,
     accountId: row.account_id,
+    accountName: row.account_name,
     scopes: row.scopes,
     accessTokenEnc: row.access_token_enc,
     refreshTokenEnc: row.refresh_token_enc,
@@ -62,18 +66,18 @@ export interface NewTokens {
 /** Saves a fresh connection, replacing any earlier one of the same user and provider. */
 export async function upsertConnection(
   db: Queryable,
-  c: { userId: string; providerId: string; accountId: string | null; scopes: string[] } & NewTokens,
+  c: { userId: string; providerId: string; accountId: string | null; accountName?: string | null; scopes: string[] } & NewTokens,
 ): Promise<ConnectionRow> {
   const { rows } = await db.query<Row>(
-    `INSERT INTO connections (user_id, provider_id, account_id, scopes, access_token_enc, refresh_token_enc, expires_at, access_token_issued_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    `INSERT INTO connections (user_id, provider_id, account_id, scopes, access_token_enc, refresh_token_enc, expires_at, access_token_issued_at, account_name)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
      ON CONFLICT (user_id, provider_id) DO UPDATE SET
-       account_id = EXCLUDED.account_id, scopes = EXCLUDED.scopes,
+       account_id = EXCLUDED.account_id, account_name = EXCLUDED.account_name, scopes = EXCLUDED.scopes,
        access_token_enc = EXCLUDED.access_token_enc, refresh_token_enc = EXCLUDED.refresh_token_enc,
        expires_at = EXCLUDED.expires_at, access_token_issued_at = EXCLUDED.access_token_issued_at, reauth_required_at = NULL,
        connected_at = now(), updated_at = now()
      RETURNING ${COLUMNS}`,
-    [c.userId, c.providerId, c.accountId, c.scopes, c.accessTokenEnc, c.refreshTokenEnc ?? null, c.expiresAt, c.issuedAt],
+    [c.userId, c.providerId, c.accountId, c.scopes, c.accessTokenEnc, c.refreshTokenEnc ?? null, c.expiresAt, c.issuedAt, c.accountName ?? null],
   );
   connectionChanged(c.userId, c.providerId);
   return toConnection(rows[0] as Row);

@@ -16,6 +16,8 @@ export interface ConnectionStatus {
   /** True when the upstream refused our refresh token: the user must connect again. */
   needs_reauthorization: boolean;
   account_id: string | null;
+  /** `oauth2` providers only: the account's name for people (GitHub's `login`) when the provider's account lookup gives one. */
+  account_name?: string | null;
   scopes: string[];
   connected_at: string | null;
   expires_at: string | null;
@@ -52,6 +54,7 @@ export async function connectionStatus(
     connected: Boolean(row && !row.reauthRequiredAt),
     needs_reauthorization: Boolean(row?.reauthRequiredAt),
     account_id: row?.accountId ?? null,
+    account_name: row?.accountName ?? null,
     scopes: row?.scopes ?? [],
     connected_at: row?.connectedAt.toISOString() ?? null,
     expires_at: row?.expiresAt?.toISOString() ?? null,

@@ -28,6 +28,8 @@ export interface TokenSet {
   expiresAt: Date | null;
   scopes: string[] | undefined;
   accountId: string | null;
+  /** Set by the provider's account lookup (connections/account-lookup.ts), never by the token response. */
+  accountName?: string | null;
 }
 
 /**

@@ -97,7 +97,7 @@ export async function completeUpstreamSignIn(
   }
 
   const outcome = await withTransaction(deps.pool, async (tx) => {
-    const userId = consumed.userId ?? (await userForAccount(tx, provider.id, tokens.accountId as string));
+    const userId = consumed.userId ?? (await userForAccount(tx, provider.id, tokens.accountId as string, tokens.accountName));
     if (userId === null) return null;
     await saveConnection(tx, deps.cipher, userId, provider, tokens);
     return { userId, redirect: await finishAuthorization(tx, deps.endpoints, requestId, userId) };
@@ -115,10 +115,11 @@ export async function completeUpstreamSignIn(
  * Finds or creates the user an upstream account signs in as; null when that user is disabled.
  * Also used by the web page's upstream sign-in (web/), so both ways in agree on who someone is.
  */
-export async function userForAccount(tx: Queryable, providerId: string, accountId: string): Promise<string | null> {
+export async function userForAccount(tx: Queryable, providerId: string, accountId: string, accountName?: string | null): Promise<string | null> {
   await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`sign-in:${providerId}:${accountId}`]);
   const existing = await findUserByUpstreamAccount(tx, providerId, accountId);
   if (existing) return existing.disabled ? null : existing.userId;
-  return (await insertUser(tx, accountId.slice(0, 100))).id;
+  // A new user is named after the account: its name for people when the upstream gave one (GitHub's login, not its number).
+  return (await insertUser(tx, (accountName ?? accountId).slice(0, 100))).id;
 }
 

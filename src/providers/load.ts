@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { presets } from './presets/index.js';
+import { withOpenApiTools } from './openapi/with-openapi-tools.js';
 import { ProvidersFileSchema, type ProviderDefinition } from './schema.js';
 
 /** A providers file that cannot be used. Lists every problem, by provider and field. */
@@ -15,14 +17,17 @@ export class ProvidersFileError extends Error {
   }
 }
 
+/** Where shipped presets' OpenAPI files live (an `openapi.spec` path in a preset is relative to it). */
+const PRESETS_DIR = fileURLToPath(new URL('./presets/', import.meta.url));
+
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
 /**
  * Loads providers from PROVIDERS_FILE, or — when unset — the shipped presets whose
  * credentials are present in the environment.
  */
-export async function loadProviders(file: string | undefined, env: NodeJS.ProcessEnv): Promise<ProviderDefinition[]> {
-  if (!file) return loadPresets(env);
+export async function loadProviders(file: string | undefined, env: NodeJS.ProcessEnv, warn?: (message: string) => void): Promise<ProviderDefinition[]> {
+  if (!file) return withOpenApiTools(loadPresets(env), PRESETS_DIR, 'presets', warn);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -35,7 +40,7 @@ export async function loadProviders(file: string | undefined, env: NodeJS.Proces
   } catch (err) {
     throw new ProvidersFileError(file, [`not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`]);
   }
-  return parseProviders(raw, env, file);
+  return withOpenApiTools(parseProviders(raw, env, file), path.dirname(file), file, warn);
 }
 
 /** Validates an already-parsed providers document (`{ providers: [...] }`). */

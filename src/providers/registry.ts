@@ -10,7 +10,7 @@ export interface RegisteredTool {
   readonly definition: ToolDefinition;
   readonly inputSchema: JsonSchemaObject;
   readonly validator: z.ZodType<Record<string, unknown>>;
-  /** GET tools are the only ones a `tools:read` key may see and call. */
+  /** GET and HEAD tools are the only ones a `tools:read` key may see and call. */
   readonly readOnly: boolean;
 }
 
@@ -50,7 +50,7 @@ export function createRegistry(providers: readonly ProviderDefinition[]): Provid
         definition,
         inputSchema: toInputSchema(definition),
         validator: toArgumentValidator(definition),
-        readOnly: definition.method === 'GET',
+        readOnly: definition.method === 'GET' || definition.method === 'HEAD',
       });
     }
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OpenApiImportSchema } from './openapi/openapi-schema.js';
 import { isMcpEntry, mcpSettings, McpProviderSchema, type McpProviderInput, type McpSettings } from './mcp-schema.js';
 
 /**
@@ -16,14 +17,19 @@ const ParamSchema = z.strictObject({
   enum: z.array(z.union([z.string(), z.number()])).min(1).optional(),
   /** Element type for `array` params (query arrays are sent comma-separated). */
   items: z.strictObject({ type: z.enum(['string', 'integer', 'number', 'boolean']) }).optional(),
+  /**
+   * The param's full JSON Schema as advertised to the model (nested objects, oneOf…): what an
+   * OpenAPI import gives. `type` still decides how the value is sent and checked.
+   */
+  schema: z.record(z.string(), z.unknown()).optional(),
 });
 
-const ToolSchema = z
+export const ToolSchema = z
   .strictObject({
     // MCP clients show tool names to models; the SEP-986 character set keeps them portable.
     name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'tool names are 1-64 characters of A-Z a-z 0-9 _ . -'),
     description: z.string().min(1).max(2000),
-    method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']),
     path: z.string().regex(/^\/[^?#]*$/, 'path must start with "/" and carry no query or fragment'),
     params: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), ParamSchema).default({}),
   })
@@ -53,7 +59,34 @@ const common = {
   /** Extra static headers for every API request (e.g. an API version pin). */
   headers: z.record(z.string(), z.string()).default({}),
   tools: z.array(ToolSchema).default([]),
+  /** More tools, generated from an OpenAPI 3.0/3.1 document at start-up (providers/openapi/). */
+  openapi: OpenApiImportSchema.optional(),
 };
+
+/**
+ * How to ask the upstream which account a new token belongs to, for upstreams whose token response
+ * names none (GitHub: `GET /user` → `{ id, login }`). Either a request on `api_base_url` or an
+ * OpenID Connect userinfo endpoint; `id` and `name` are (dotted) fields of its JSON answer.
+ */
+const AccountLookupSchema = z
+  .strictObject({
+    request: z
+      .strictObject({
+        method: z.enum(['GET', 'POST']).default('GET'),
+        path: z.string().regex(/^\/[^?#{}]*$/, 'path must start with "/" and carry no query, fragment or placeholder'),
+      })
+      .optional(),
+    userinfo_url: z.url({ protocol: /^https?$/ }).optional(),
+    /** Default: `id` for a request, `sub` for userinfo. */
+    id: z.string().min(1).optional(),
+    /** A human-readable name (GitHub `login`); default none for a request, `preferred_username` for userinfo. */
+    name: z.string().min(1).optional(),
+  })
+  .refine((a) => (a.request === undefined) !== (a.userinfo_url === undefined), {
+    message: 'give exactly one of "request" ({ method, path } on api_base_url) or "userinfo_url"',
+  });
+
+export type AccountLookup = z.infer<typeof AccountLookupSchema>;
 
 export const OAuth2ProviderSchema = z.strictObject({
   ...common,
@@ -84,6 +117,8 @@ export const OAuth2ProviderSchema = z.strictObject({
    * `access_token` (a refresh answer) is read from the top. `account_id_field` stays a path from the top.
    */
   token_response_path: z.string().regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, 'a dotted path of field names').optional(),
+  /** Ask the upstream which account logged in, after the token exchange (wins over the two ways above). */
+  account: AccountLookupSchema.optional(),
 });
 
 /** RFC 9110 §5.6.2 token: anything else is not a header name, and fetch would throw on every call. */
@@ -122,8 +157,11 @@ export interface NoAuthProviderDefinition {
   mcp: McpSettings;
 }
 
-/** `mcp` is set on providers whose upstream is a remote MCP server (they declare no tools). */
-export type OAuth2ProviderDefinition = z.infer<typeof OAuth2ProviderSchema> & { mcp?: McpSettings };
+/**
+ * `mcp` is set on providers whose upstream is a remote MCP server (they declare no tools);
+ * `demo` on the built-in demo upstream (src/demo/), whose logins prove nothing about a person.
+ */
+export type OAuth2ProviderDefinition = z.infer<typeof OAuth2ProviderSchema> & { mcp?: McpSettings; demo?: true };
 export type ApiKeyProviderDefinition = z.infer<typeof ApiKeyProviderSchema> & { mcp?: McpSettings };
 export type ProviderDefinition = OAuth2ProviderDefinition | ApiKeyProviderDefinition | NoAuthProviderDefinition;
 

@@ -8,6 +8,11 @@ export function hasUpstreamLogin(provider: ProviderDefinition): provider is OAut
   return provider.auth === 'oauth2' && !provider.mcp;
 }
 
+/** The built-in demo upstream (src/demo/) lets anybody log in as any name: it connects, it never signs in. */
+function isDemo(provider: ProviderDefinition): boolean {
+  return provider.auth === 'oauth2' && provider.demo === true;
+}
+
 /**
  * Whether a login at this upstream says which account logged in, so that it can sign a person in
  * here ("Sign in with …") and not only connect the account of someone already signed in: the
@@ -16,7 +21,7 @@ export function hasUpstreamLogin(provider: ProviderDefinition): provider is OAut
  * upstream afterwards (`account`: a request on the API or a userinfo endpoint).
  */
 export function namesAccount(provider: ProviderDefinition): boolean {
-  if (!hasUpstreamLogin(provider)) return false;
+  if (!hasUpstreamLogin(provider) || isDemo(provider)) return false;
   // `account` (an account lookup after the token exchange) is being added in providers/schema.ts.
   const lookup = 'account' in provider ? provider.account : undefined;
   return provider.account_id_field !== undefined || provider.scopes.includes('openid') || lookup !== undefined;
@@ -35,7 +40,7 @@ export function signInProviders(providers: readonly ProviderDefinition[]): OAuth
 export function signInWarnings(providers: readonly ProviderDefinition[]): string[] {
   return providers
     .filter(hasUpstreamLogin)
-    .filter((p) => !namesAccount(p))
+    .filter((p) => !isDemo(p) && !namesAccount(p))
     .map(
       (p) =>
         `provider "${p.id}" is not offered for signing in, only for connecting an account once signed in: ` +

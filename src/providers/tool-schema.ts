@@ -14,6 +14,12 @@ export function toInputSchema(tool: ToolDefinition): JsonSchemaObject {
   const properties: JsonSchemaObject['properties'] = {};
   const required: string[] = [];
   for (const [name, param] of Object.entries(tool.params)) {
+    if (param.schema) {
+      // An imported schema says more than `type` can (nested objects, formats, oneOf).
+      properties[name] = { ...param.schema, ...(param.description ? { description: param.description } : {}) };
+      if (param.required) required.push(name);
+      continue;
+    }
     const property: Record<string, unknown> = { type: param.type };
     if (param.description) property.description = param.description;
     if (param.type === 'array') {
@@ -39,6 +45,9 @@ export function toArgumentValidator(tool: ToolDefinition): z.ZodType<Record<stri
 }
 
 function paramValidator(param: ParamDefinition): z.ZodType {
+  // A schema whose top level is not one plain type (oneOf, a nullable type, no type at all): the
+  // upstream checks the details, and `type` here would only refuse what the schema allows.
+  if (param.schema && typeof param.schema.type !== 'string') return z.unknown();
   const allowed = param.enum;
   const oneOf = (schema: z.ZodType): z.ZodType =>
     allowed ? schema.refine((v) => allowed.includes(v as string | number), { message: `must be one of: ${allowed.join(', ')}` }) : schema;

@@ -32,7 +32,7 @@ describe('graceful shutdown of the server (main.ts)', () => {
     const output: string[] = [];
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', ENCRYPTION_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn', PROVIDERS_FILE: '' },
+      env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', ENCRYPTION_KEY: randomBytes(32).toString('base64'), LOG_LEVEL: 'warn', PROVIDERS_FILE: '', DEMO: 'false' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
@@ -43,7 +43,7 @@ describe('graceful shutdown of the server (main.ts)', () => {
       await waitUntil(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.status === 200, 30_000);
       const reg = await call<{ api_key: string }>(url, 'POST', '/api/users/register', { body: {} });
       for (let i = 0; i < 7; i++) assert.equal((await call(url, 'GET', '/api/keys', { key: reg.body.api_key })).status, 200);
-      // No provider is configured here: the operator is told why MCP clients would see no tools.
+      // No provider is configured here (and the demo upstream is off): the operator is told why MCP clients would see no tools.
       assert.match(output.join(''), /no providers configured, so MCP clients will see no tools/);
       child.kill('SIGTERM');
       assert.equal(await exited, 0, output.join(''));

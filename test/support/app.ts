@@ -5,11 +5,14 @@ import type { ConnectionStatus } from '../../src/connections/manage.js';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import { createHttpServer, type ServerTimeouts } from '../../src/http/server.js';
+import { demoProvider } from '../../src/demo/demo-provider.js';
+import type { DemoOptions } from '../../src/demo/demo-routes.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { createBcryptGate, type BcryptGate } from '../../src/keys/bcrypt-gate.js';
 import type { LimitSettings } from '../../src/limits/settings.js';
 import { createLogger } from '../../src/log.js';
 import { parseProviders } from '../../src/providers/load.js';
+import { withOpenApiTools } from '../../src/providers/openapi/with-openapi-tools.js';
 import { createRegistry } from '../../src/providers/registry.js';
 import { authorizeInBrowser } from './browser.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -59,6 +62,8 @@ export interface TestAppOptions {
   bcrypt?: BcryptGate;
   /** Listen on this port instead of a random one (a process restarted after a crash keeps its URL). */
   port?: number;
+  /** Serve the built-in demo upstream (provider `demo`) beside the given providers, as main.ts does when it is on. */
+  demo?: DemoOptions;
   /** PUBLIC_URL from the listening URL (default: the same), e.g. its https:// form for features that need one. */
   publicUrl?: (url: string) => string;
 }
@@ -96,7 +101,9 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
     });
   const log = createLogger(options.logLevel ?? 'debug', sink);
   const raw = typeof options.providers === 'function' ? await options.providers(url) : (options.providers ?? []);
-  const registry = createRegistry(parseProviders({ providers: raw }, { ...process.env, ...options.env }));
+  // As loadProviders does for a providers file: OpenAPI imports add their tools (spec paths relative to the working directory).
+  const configured = await withOpenApiTools(parseProviders({ providers: raw }, { ...process.env, ...options.env }), process.cwd(), 'providers');
+  const registry = createRegistry(options.demo ? [...configured, demoProvider(options.publicUrl ? options.publicUrl(url) : url, url)] : configured);
   const pool = createPool(options.databaseUrl);
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
@@ -112,6 +119,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
     ...(options.connectionCacheMs !== undefined ? { connectionCacheMs: options.connectionCacheMs } : {}),
     limits: { ...TEST_LIMITS, ...options.limits },
     ...(options.clientMetadataFetch ? { clientMetadataFetch: options.clientMetadataFetch } : {}),
+    ...(options.demo ? { demo: options.demo } : {}),
   });
   server.on('request', app);
 

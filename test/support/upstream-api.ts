@@ -62,6 +62,8 @@ function route(method: string, segments: string[], query: URLSearchParams, body:
     method === m && resource === r && (param !== undefined) === withParam && rest.length === 0;
 
   if (at('GET', 'me', false)) return sendJson(res, 200, { id: owner, login: owner });
+  // GitHub-shaped: a numeric id that never changes and the login people know the account by.
+  if (at('GET', 'user', false)) return sendJson(res, 200, { id: numericIdOf(owner), login: owner, name: `The ${owner} account` });
   if (at('GET', 'items', true)) return sendJson(res, 200, { id: param, q: query.get('q'), owner });
   if (at('POST', 'echo', false)) return sendJson(res, 200, { owner, body });
   if (at('GET', 'status', true)) return sendStatus(Number(param), owner, res);
@@ -69,6 +71,13 @@ function route(method: string, segments: string[], query: URLSearchParams, body:
   if (at('GET', 'slow', false)) return sendSlow(Number(query.get('ms') ?? 0), owner, res);
   if (at('GET', 'trickle', false)) return sendTrickle(Number(query.get('ms') ?? 0), res);
   sendJson(res, 404, { error: 'not_found' });
+}
+
+/** A stable number per account, as GitHub's user ids are. */
+function numericIdOf(owner: string): number {
+  let n = 7;
+  for (const c of owner) n = (n * 31 + c.charCodeAt(0)) % 1_000_000_007;
+  return n;
 }
 
 function sendStatus(status: number, owner: string, res: ServerResponse): void {

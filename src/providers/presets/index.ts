@@ -1,3 +1,4 @@
+import github from './github.json' with { type: 'json' };
 import googleCalendar from './google-calendar.json' with { type: 'json' };
 import ownerrez from './ownerrez.json' with { type: 'json' };
 import slack from './slack.json' with { type: 'json' };
@@ -5,9 +6,12 @@ import slack from './slack.json' with { type: 'json' };
 /**
  * Shipped provider presets; each is used only when its `${…}` credentials are set.
  * - OwnerRez: its v2 API documentation.
+ * - GitHub: tools generated at start-up from github-openapi.json, the part of GitHub's official
+ *   OpenAPI description (@octokit/openapi) its operations use (scripts/github-openapi.ts writes it);
+ *   the account from GET /user.
  * - Google Calendar: Calendar API v3 (developers.google.com/calendar/api/v3/reference), user consent
  *   with `access_type=offline` for a refresh token; the account is the id_token's `sub`.
  * - Slack: OAuth v2 with user scopes (`user_scope`), so tools act as the person, not a bot; the
  *   user token sits under `authed_user` in oauth.v2.access's answer. Web API methods as of 2026.
  */
-export const presets: readonly unknown[] = [ownerrez, googleCalendar, slack];
+export const presets: readonly unknown[] = [ownerrez, github, googleCalendar, slack];

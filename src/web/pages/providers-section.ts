@@ -45,7 +45,8 @@ function oauthBody(p: ProviderCard, view: ProvidersSectionView, problem: string 
   const s = p.status;
   const name = escapeHtml(p.name);
   const lines: string[] = [];
-  if (s.account_id) lines.push(`<p class="meta">Account <code>${escapeHtml(s.account_id)}</code></p>`);
+  if (s.account_name && s.account_name !== s.account_id) lines.push(`<p class="meta">Account <code>${escapeHtml(s.account_name)}</code> (id ${escapeHtml(s.account_id ?? '')})</p>`);
+  else if (s.account_id) lines.push(`<p class="meta">Account <code>${escapeHtml(s.account_id)}</code></p>`);
   if (s.connected_at) lines.push(`<p class="meta">Connected ${timeTag(s.connected_at)}</p>`);
   if (s.needs_reauthorization) lines.push(`<p class="warn">${name} refused to renew our access. Reconnect to keep using its tools.</p>`);
   if (!s.connected && !s.needs_reauthorization) lines.push(`<p class="meta">Connect your ${name} account so your AI client can use its tools as you.</p>`);

@@ -68,7 +68,7 @@ async function signIn(deps: WebDeps & SessionDeps, req: Request, res: Response, 
     throw new CallbackError(`${provider.name} did not say which account signed in, so this server cannot sign you in with it.`);
   }
   const userId = await withTransaction(deps.pool, async (tx) => {
-    const id = await userForAccount(tx, provider.id, accountId);
+    const id = await userForAccount(tx, provider.id, accountId, tokens.accountName);
     if (id !== null) await saveConnection(tx, deps.cipher, id, provider, tokens);
     return id;
   });
