@@ -11,6 +11,8 @@ import type { Cipher } from './crypto/cipher.js';
 import type { Pool } from './db/pool.js';
 import { authenticate, createAuthenticator } from './http/middleware/authenticate.js';
 import { errorHandler, notFound } from './http/middleware/errors.js';
+import type { Idp } from './idp/idp.js';
+import { createIdpTokenVerifier } from './idp/token-verifier.js';
 import { requestLog } from './http/middleware/request-log.js';
 import { helmetHeaders } from './http/security-headers.js';
 import { auditRouter } from './http/routes/audit.js';
@@ -42,7 +44,7 @@ import { createAccessTokenVerifier } from './oauth-server/access-token-verifier.
 import { createClientMetadataResolver, type ClientMetadataFetchOptions } from './oauth-server/client-metadata-documents.js';
 import { createClientDirectory } from './oauth-server/clients.js';
 import { oauthEndpoints } from './oauth-server/endpoints.js';
-import { OAUTH_SCOPES } from './oauth-server/scopes.js';
+import { advertisedScopes } from './oauth-server/metadata.js';
 import { upstreamLimits, type UpstreamLimits } from './outbound/limits.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import { createUsageRecorder } from './usage/usage-recorder.js';
@@ -68,6 +70,8 @@ export interface AppDeps {
    * configured ones), upstream timeouts and retries (tests shorten them).
    */
   limits?: Partial<LimitSettings> & Partial<UpstreamLimits>;
+  /** The organisation's identity provider, connected at start-up (main.ts), when IDP_ISSUER is set. */
+  idp?: Idp | undefined;
 }
 
 /**
@@ -115,13 +119,14 @@ export function buildApp(deps: AppDeps): App {
     clientRejected: (providerId, err) => forgetRejectedClient(pool, registry, providerId, err),
   });
   const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote });
-  const authDeps = { keys, limiter, failedAuth, limits };
-  const auth = authenticate(authDeps);
   const endpoints = oauthEndpoints(config.publicUrl);
+  const idpTokens = deps.idp && createIdpTokenVerifier({ pool, ...deps.idp, resource: endpoints.resource, log });
+  const authDeps = { keys, limiter, failedAuth, limits, idpTokens };
+  const auth = authenticate(authDeps);
   // /mcp also takes this server's OAuth access tokens, and its 401s point at the resource metadata.
   const mcpAuthOptions = {
     accessTokens: createAccessTokenVerifier(pool, endpoints.resource),
-    challenge: `Bearer realm="mcp-oauth-proxy", resource_metadata="${endpoints.resourceMetadata}", scope="${OAUTH_SCOPES.join(' ')}"`,
+    challenge: `Bearer realm="mcp-oauth-proxy", resource_metadata="${endpoints.resourceMetadata}", scope="${advertisedScopes(deps.idp?.settings).join(' ')}"`,
   };
   const mcpAuth = authenticate(authDeps, mcpAuthOptions);
   const trust = proxyaddr.compile(TRUSTED_PROXIES);
@@ -145,7 +150,7 @@ export function buildApp(deps: AppDeps): App {
   app.use(helmet());
   app.use(requestLog(log));
   // OAuth endpoints parse their own (smaller, form-encoded) bodies, so they come before the JSON parser.
-  app.use(oauthMetadataRouter({ endpoints }));
+  app.use(oauthMetadataRouter({ endpoints, idp: deps.idp?.settings }));
   app.use(oauthRegisterRouter({ pool, log }));
   app.use(oauthTokenRouter({ pool, endpoints, log }));
   app.use(oauthAuthorizeRouter({ ...signIn, clients, keys, cookies }));

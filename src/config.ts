@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseIdpSettings, type IdpSettings } from './idp/settings.js';
 import { DEFAULT_LIMITS } from './limits/settings.js';
 
 /**
@@ -21,6 +22,13 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KEY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.keyPerMinute),
   KEY_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.keyPerHour),
+  IDP_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+  IDP_AUDIENCE: z.string().min(1).optional(),
+  IDP_CLIENT_ID: z.string().min(1).optional(),
+  IDP_CLIENT_SECRET: z.string().min(1).optional(),
+  IDP_NAME: z.string().min(1).max(60).optional(),
+  IDP_SCOPE_MAP: z.string().min(1).optional(),
+  IDP_INTROSPECTION_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export interface Config {
@@ -38,6 +46,8 @@ export interface Config {
   readonly logLevel: string;
   /** Default per-key request limits (a key's own overrides win). */
   readonly keyRateLimit: { readonly perMinute: number; readonly perHour: number };
+  /** The organisation's identity provider (IDP_*), or undefined when IDP_ISSUER is unset. */
+  readonly idp: IdpSettings | undefined;
 }
 
 export class ConfigError extends Error {
@@ -58,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (cleaned.NODE_ENV === 'production' && !cleaned.ENCRYPTION_KEY) {
     problems.push('ENCRYPTION_KEY: required when NODE_ENV=production (generate one with `openssl rand -base64 32`)');
   }
+  const idp = parsed.success ? idpSettings(parsed.data, problems) : undefined;
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
 
   const e = parsed.data;
@@ -73,5 +84,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     providersFile: e.PROVIDERS_FILE ? path.resolve(e.PROVIDERS_FILE) : undefined,
     logLevel: e.LOG_LEVEL,
     keyRateLimit: Object.freeze({ perMinute: e.KEY_RATE_LIMIT_PER_MINUTE, perHour: e.KEY_RATE_LIMIT_PER_HOUR }),
+    idp,
   });
+}
+
+/** The IDP_* variables, checked together: each half-configured combination is named. */
+function idpSettings(e: z.infer<typeof EnvSchema>, problems: string[]): IdpSettings | undefined {
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  return parseIdpSettings(
+    {
+      issuer: e.IDP_ISSUER,
+      audience: e.IDP_AUDIENCE,
+      clientId: e.IDP_CLIENT_ID,
+      clientSecret: e.IDP_CLIENT_SECRET,
+      name: e.IDP_NAME,
+      scopeMap: e.IDP_SCOPE_MAP,
+      introspectionUrl: e.IDP_INTROSPECTION_URL,
+    },
+    publicUrl,
+    problems,
+  );
 }

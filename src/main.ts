@@ -7,6 +7,7 @@ import type { EmbeddedDatabase } from './db/embedded.js';
 import { runMigrations } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { startHousekeeping } from './housekeeping.js';
+import { connectIdp } from './idp/idp.js';
 import { createLogger } from './log.js';
 import { loadProviders, ProvidersFileError } from './providers/load.js';
 import { createRegistry } from './providers/registry.js';
@@ -38,6 +39,17 @@ async function main(): Promise<void> {
     log.warn('no providers configured, so MCP clients will see no tools: set OWNERREZ_CLIENT_ID and OWNERREZ_CLIENT_SECRET for the OwnerRez preset, or PROVIDERS_FILE (see docs/providers.md)');
   }
 
+  let idp;
+  if (config.idp) {
+    try {
+      idp = await connectIdp(config.idp);
+    } catch (err) {
+      log.fatal((err as Error).message);
+      process.exit(1);
+    }
+    log.info({ issuer: idp.settings.issuer, audience: idp.settings.audience, login: Boolean(idp.settings.client) }, 'identity provider connected');
+  }
+
   const key = config.encryptionKey ?? (await loadOrCreateDevKey(config.dataDir, log));
   const cipher = createCipher(key);
 
@@ -54,7 +66,7 @@ async function main(): Promise<void> {
   const pool = createPool(databaseUrl);
 
   const limits = { keyPerMinute: config.keyRateLimit.perMinute, keyPerHour: config.keyRateLimit.perHour };
-  const app = buildApp({ config, pool, cipher, registry: providers, log, limits });
+  const app = buildApp({ config, pool, cipher, registry: providers, log, limits, idp });
   const server = http.createServer(app);
   // Keep idle client connections a little longer than common load balancers (60 s) keep theirs.
   server.keepAliveTimeout = 65_000;

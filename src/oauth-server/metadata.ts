@@ -1,12 +1,25 @@
+import type { IdpSettings } from '../idp/settings.js';
 import type { OAuthEndpoints } from './endpoints.js';
 import { OAUTH_SCOPES } from './scopes.js';
 
-/** RFC 9728 §2: what /mcp is and who issues tokens for it. */
-export function protectedResourceMetadata(endpoints: OAuthEndpoints): Record<string, unknown> {
+/**
+ * The scopes a client should ask for: this server's tool scopes, or — with the organisation's IdP
+ * and IDP_SCOPE_MAP — the IdP's names that map to them (the IdP would refuse ours).
+ */
+export function advertisedScopes(idp: Pick<IdpSettings, 'scopeMap'> | undefined): string[] {
+  return idp && idp.scopeMap.size > 0 ? [...idp.scopeMap.keys()] : [...OAUTH_SCOPES];
+}
+
+/**
+ * RFC 9728 §2: what /mcp is and who issues tokens for it. With IDP_ISSUER the IdP comes first
+ * (MCP clients use the first entry), so ChatGPT or Claude.ai sign in there directly; this
+ * server's own authorization server stays listed for clients that want it.
+ */
+export function protectedResourceMetadata(endpoints: OAuthEndpoints, idp?: Pick<IdpSettings, 'issuer' | 'scopeMap'>): Record<string, unknown> {
   return {
     resource: endpoints.resource,
-    authorization_servers: [endpoints.issuer],
-    scopes_supported: [...OAUTH_SCOPES],
+    authorization_servers: idp ? [idp.issuer, endpoints.issuer] : [endpoints.issuer],
+    scopes_supported: advertisedScopes(idp),
     bearer_methods_supported: ['header'],
     resource_name: 'mcp-oauth-proxy',
   };

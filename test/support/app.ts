@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ConnectionStatus } from '../../src/connections/manage.js';
 import { buildApp, type AppDeps } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
 import { createCipher } from '../../src/crypto/cipher.js';
+import { connectIdp } from '../../src/idp/idp.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import type { LimitSettings } from '../../src/limits/settings.js';
 import { createLogger } from '../../src/log.js';
@@ -50,6 +52,11 @@ export interface TestAppOptions {
    * milliseconds, not 30 s), key and address limits (registrations per address are relaxed unless given).
    */
   limits?: AppDeps['limits'];
+  /**
+   * IDP_* variables (a function gets the app's URL first): parsed by the real config schema and
+   * connected as main.ts does, so discovery and the JWKS are loaded before the app serves.
+   */
+  idpEnv?: Record<string, string> | ((publicUrl: string) => Record<string, string>);
 }
 
 /** Test files register many users from 127.0.0.1; the registration limit has tests of its own. */
@@ -79,7 +86,11 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const pool = createPool(options.databaseUrl);
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
+  const idpEnv = typeof options.idpEnv === 'function' ? options.idpEnv(url) : options.idpEnv;
+  const idpSettings = idpEnv ? loadConfig({ ...idpEnv, PUBLIC_URL: url }).idp : undefined;
+  const idp = idpSettings ? await connectIdp(idpSettings) : undefined;
   const app = buildApp({
+    idp,
     config: { publicUrl: url },
     pool: appPool,
     cipher,

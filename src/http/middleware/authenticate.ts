@@ -1,7 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { displayAddress } from '../../audit/actor.js';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ForbiddenError, ServerError, TooManyRequestsError, UnauthorizedError } from '../../errors.js';
+import { ForbiddenError, ServerError, ServiceUnavailableError, TooManyRequestsError, UnauthorizedError } from '../../errors.js';
+import { IdpUnavailableError } from '../../idp/http.js';
+import type { IdpTokenVerifier, VerifiedIdpToken } from '../../idp/token-verifier.js';
 import type { KeyService } from '../../keys/key-service.js';
 import type { ApiKeyRecord } from '../../keys/key-store.js';
 import type { Scope } from '../../keys/scopes.js';
@@ -20,6 +22,8 @@ export interface AuthenticateDeps {
   /** Counts refused keys per client address. */
   failedAuth: IpLimiter;
   limits: Pick<LimitSettings, 'keyPerMinute' | 'keyPerHour'>;
+  /** The organisation's IdP (resource-server mode): its access tokens are accepted wherever a key is. */
+  idpTokens?: IdpTokenVerifier | undefined;
 }
 
 export interface AuthenticateOptions {
@@ -44,6 +48,8 @@ export interface Authenticated {
   apiKey: ApiKeyRecord | undefined;
   /** The key's rate-limit state after this request; the headers are sent even on success. */
   rate: RateDecision | undefined;
+  /** The IdP access token, when one (not a key) authenticated the request. */
+  idpToken?: VerifiedIdpToken;
 }
 
 /**
@@ -72,10 +78,12 @@ export function createAuthenticator(deps: AuthenticateDeps, options: Authenticat
         realm,
       );
     }
-    if (options.accessTokens && !presented.startsWith('sk_')) {
-      const token = await options.accessTokens.verify(presented);
-      if (!token) throw invalid('access token');
-      return { caller: { userId: token.userId, scopes: token.scopes, keyPrefix: token.label, ...who }, apiKey: undefined, rate: undefined };
+    if ((options.accessTokens || deps.idpTokens) && !presented.startsWith('sk_')) {
+      const own = options.accessTokens ? await options.accessTokens.verify(presented) : undefined;
+      if (own) return { caller: { userId: own.userId, scopes: own.scopes, keyPrefix: own.label, ...who }, apiKey: undefined, rate: undefined };
+      const idp = deps.idpTokens ? await verifyIdpToken(deps.idpTokens, presented) : undefined;
+      if (!idp) throw invalid('access token');
+      return { caller: { userId: idp.userId, scopes: idp.scopes, keyPrefix: idp.label, ...who }, apiKey: undefined, rate: undefined, idpToken: idp };
     }
     let record = deps.keys.peek(presented);
     if (!record) {
@@ -97,14 +105,44 @@ export function authenticate(deps: AuthenticateDeps, options: AuthenticateOption
   const authenticator = createAuthenticator(deps, options);
   return async (req: Request, res: Response, next: NextFunction) => {
     const keyInQuery = typeof req.query.api_key === 'string' || typeof req.query.key === 'string';
-    const { caller, apiKey, rate } = await authenticator({ headers: req.headers, ip: req.ip, keyInQuery });
+    const { caller, apiKey, rate, idpToken } = await authenticator({ headers: req.headers, ip: req.ip, keyInQuery });
     if (rate) {
       res.set(rateLimitHeaders(rate));
       if (!rate.allowed) throw rateLimitError(rate);
     }
     res.locals.caller = caller;
-    res.locals.apiKey = apiKey;
+    // The key routes act as the IdP token's user with the token's scopes, exactly as with a key.
+    res.locals.apiKey = apiKey ?? (idpToken && idpAuthority(idpToken));
     next();
+  };
+}
+
+/** An IdP outage is not the caller's fault: 503 (try again), never a 401 that makes clients sign in again. */
+async function verifyIdpToken(verifier: IdpTokenVerifier, token: string): Promise<VerifiedIdpToken | undefined> {
+  try {
+    return await verifier.verify(token);
+  } catch (err) {
+    if (err instanceof IdpUnavailableError) throw new ServiceUnavailableError('The identity provider could not be reached to check this token. Try again in a few seconds.');
+    throw err;
+  }
+}
+
+/**
+ * What an IdP token may do on the key routes, as a key would: the user, the token's scopes, no
+ * limits of its own (CONTRACT: an IdP token is accepted wherever a key is). Not a stored key:
+ * its empty id matches none, and createKeyAs/rotateKeyAs read only user, scopes, limits, expiry.
+ */
+function idpAuthority(token: VerifiedIdpToken): ApiKeyRecord {
+  return {
+    id: '',
+    userId: token.userId,
+    name: null,
+    prefix: token.label,
+    scopes: token.scopes,
+    createdAt: new Date(0),
+    lastUsedAt: null,
+    expiresAt: null,
+    rateLimit: { perMinute: null, perHour: null },
   };
 }
 
@@ -118,10 +156,10 @@ function presentedKey(headers: IncomingHttpHeaders): string | undefined {
   return typeof apiKey === 'string' && apiKey.trim() ? apiKey.trim() : undefined;
 }
 
-/** The key that authenticated the request; only valid behind an `authenticate` that takes keys only. */
+/** The key that authenticated the request (or an IdP token's stand-in); only valid behind an `authenticate` that takes no OAuth access tokens. */
 export function apiKeyOf(res: Response): ApiKeyRecord {
   const key = res.locals.apiKey as ApiKeyRecord | undefined;
-  // Routes that manage keys never accept OAuth access tokens; reaching here without a key is a wiring bug.
+  // Routes that manage keys never accept this server's OAuth access tokens; reaching here without a key is a wiring bug.
   if (!key) throw new ServerError();
   return key;
 }
