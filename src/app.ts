@@ -11,7 +11,8 @@ import type { Cipher } from './crypto/cipher.js';
 import type { Pool } from './db/pool.js';
 import { authenticate, createAuthenticator } from './http/middleware/authenticate.js';
 import { errorHandler, notFound } from './http/middleware/errors.js';
-import type { Idp } from './idp/idp.js';
+import { resourceAuthorization, type Idp } from './idp/idp.js';
+import { createIdpLogin } from './idp/login.js';
 import { createIdpTokenVerifier } from './idp/token-verifier.js';
 import { requestLog } from './http/middleware/request-log.js';
 import { JSON_TYPES, requireJsonBody } from './http/middleware/require-json.js';
@@ -45,7 +46,7 @@ import { createAccessTokenVerifier } from './oauth-server/access-token-verifier.
 import { createClientMetadataResolver, type ClientMetadataFetchOptions } from './oauth-server/client-metadata-documents.js';
 import { createClientDirectory } from './oauth-server/clients.js';
 import { oauthEndpoints } from './oauth-server/endpoints.js';
-import { advertisedScopes } from './oauth-server/metadata.js';
+import { OAUTH_SCOPES } from './oauth-server/scopes.js';
 import { upstreamLimits, type UpstreamLimits } from './outbound/limits.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import { createUsageRecorder } from './usage/usage-recorder.js';
@@ -122,12 +123,13 @@ export function buildApp(deps: AppDeps): App {
   const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote });
   const endpoints = oauthEndpoints(config.publicUrl);
   const idpTokens = deps.idp && createIdpTokenVerifier({ pool, ...deps.idp, resource: endpoints.resource, log });
+  const resourceAuth = deps.idp && resourceAuthorization(deps.idp, endpoints.issuer, OAUTH_SCOPES);
   const authDeps = { keys, limiter, failedAuth, limits, idpTokens };
   const auth = authenticate(authDeps);
   // /mcp also takes this server's OAuth access tokens, and its 401s point at the resource metadata.
   const mcpAuthOptions = {
     accessTokens: createAccessTokenVerifier(pool, endpoints.resource),
-    challenge: `Bearer realm="mcp-oauth-proxy", resource_metadata="${endpoints.resourceMetadata}", scope="${advertisedScopes(deps.idp?.settings).join(' ')}"`,
+    challenge: `Bearer realm="mcp-oauth-proxy", resource_metadata="${endpoints.resourceMetadata}", scope="${(resourceAuth?.scopes ?? OAUTH_SCOPES).join(' ')}"`,
   };
   const mcpAuth = authenticate(authDeps, mcpAuthOptions);
   const trust = proxyaddr.compile(TRUSTED_PROXIES);
@@ -141,9 +143,10 @@ export function buildApp(deps: AppDeps): App {
     log,
   });
   const cookies = signInCookies(config.publicUrl);
-  const signIn = { pool, cipher, registry, publicUrl: config.publicUrl, endpoints, log };
+  const idpLogin = deps.idp && createIdpLogin({ pool, cipher, publicUrl: config.publicUrl, idp: deps.idp });
+  const signIn = { pool, cipher, registry, publicUrl: config.publicUrl, endpoints, log, idpLogin };
   const clients = createClientDirectory(pool, createClientMetadataResolver(deps.clientMetadataFetch));
-  const web = createWeb({ pool, cipher, registry, creations, publicUrl: config.publicUrl, tokenTimeoutMs: upstream.tokenTimeoutMs, log, keys, limits, auth: authDeps, registrations, usage, browserCookies: cookies });
+  const web = createWeb({ pool, cipher, registry, creations, publicUrl: config.publicUrl, tokenTimeoutMs: upstream.tokenTimeoutMs, log, keys, limits, auth: authDeps, registrations, usage, browserCookies: cookies, idpLogin });
 
   const app = express();
   app.disable('x-powered-by');
@@ -151,7 +154,7 @@ export function buildApp(deps: AppDeps): App {
   app.use(helmet());
   app.use(requestLog(log));
   // OAuth endpoints parse their own (smaller, form-encoded) bodies, so they come before the JSON parser.
-  app.use(oauthMetadataRouter({ endpoints, idp: deps.idp?.settings }));
+  app.use(oauthMetadataRouter({ endpoints, authorization: resourceAuth }));
   app.use(oauthRegisterRouter({ pool, log }));
   app.use(oauthTokenRouter({ pool, endpoints, log }));
   app.use(oauthAuthorizeRouter({ ...signIn, clients, keys, cookies }));

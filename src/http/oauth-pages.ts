@@ -5,7 +5,7 @@ import { escapeHtml, page } from './pages.js';
 
 /** The consent page: who asks, what for, where the browser goes next, and how to sign in. */
 export function consentPage(view: ConsentView): string {
-  const { request, handle, csrf, sessionUser, providers } = view;
+  const { request, handle, csrf, sessionUser, providers, idpName } = view;
   const client = request.client;
   const name = client.clientName ?? 'An application';
   const hidden = (decision: string) =>
@@ -27,11 +27,15 @@ export function consentPage(view: ConsentView): string {
     sections.push(`<form method="post" action="/oauth/authorize/decision">${hidden('allow_session')}${providerSelect}
 <button class="primary" type="submit">Allow as ${escapeHtml(sessionUser.name ?? 'your account')}</button></form>`);
   }
+  if (idpName) {
+    sections.push(`<form method="post" action="/oauth/authorize/decision">${hidden('allow_idp')}
+<button class="${sessionUser ? 'secondary' : 'primary'}" type="submit">Allow and sign in with ${escapeHtml(idpName)}</button></form>`);
+  }
   if (providers.length > 0) {
     sections.push(`<form method="post" action="/oauth/authorize/decision">${hidden('allow')}
-${providers.map((p) => `<button class="${sessionUser ? 'secondary' : 'primary'}" type="submit" name="provider" value="${escapeHtml(p.id)}">Allow and sign in with ${escapeHtml(p.name)}</button>`).join('\n')}</form>`);
+${providers.map((p) => `<button class="${sessionUser || idpName ? 'secondary' : 'primary'}" type="submit" name="provider" value="${escapeHtml(p.id)}">Allow and sign in with ${escapeHtml(p.name)}</button>`).join('\n')}</form>`);
   }
-  sections.push(`<details class="more"${providers.length === 0 && !sessionUser ? ' open' : ''}><summary>I already have an API key (sk_…) for this server</summary>
+  sections.push(`<details class="more"${providers.length === 0 && !sessionUser && !idpName ? ' open' : ''}><summary>I already have an API key (sk_…) for this server</summary>
 <form method="post" action="/oauth/authorize/decision">${hidden('allow_key')}
 <div class="field"><label>API key<input type="password" name="api_key" autocomplete="off" required></label></div>${providerSelect}
 <button class="secondary" type="submit">Allow with this key</button></form></details>`);

@@ -12,6 +12,9 @@ export interface IdpMetadata {
   /** Every signing algorithm the metadata names for tokens it issues (id tokens, introspection, userinfo). */
   signingAlgorithms: string[];
   tokenAuthMethods: string[] | undefined;
+  /** Whether MCP clients can register themselves at the IdP (RFC 7591 or Client ID Metadata Documents). */
+  registrationEndpoint: string | undefined;
+  clientIdMetadataDocumentSupported: boolean;
 }
 
 /** The issuer could not be used; the message names IDP_ISSUER and says why (start-up error). */
@@ -29,6 +32,8 @@ const Metadata = z.looseObject({
   introspection_signing_alg_values_supported: z.array(z.string()).optional(),
   userinfo_signing_alg_values_supported: z.array(z.string()).optional(),
   token_endpoint_auth_methods_supported: z.array(z.string()).optional(),
+  registration_endpoint: z.url().optional(),
+  client_id_metadata_document_supported: z.boolean().optional(),
 });
 
 const MAX_BYTES = 256 * 1024;
@@ -90,6 +95,8 @@ export async function discoverIdp(issuer: string, timeoutMs: number): Promise<Id
         ]),
       ],
       tokenAuthMethods: doc.token_endpoint_auth_methods_supported,
+      registrationEndpoint: doc.registration_endpoint,
+      clientIdMetadataDocumentSupported: doc.client_id_metadata_document_supported === true,
     };
   }
   throw new IdpDiscoveryError(`IDP_ISSUER: no usable issuer metadata for ${issuer} (${tried.join('; ')})`);

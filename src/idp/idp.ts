@@ -31,3 +31,20 @@ export async function connectIdp(settings: IdpSettings): Promise<Idp> {
   }
   return { settings, metadata, keys };
 }
+
+/**
+ * The protected-resource metadata's authorization servers with an IdP. An IdP that lets MCP
+ * clients register themselves (RFC 7591, or Client ID Metadata Documents) comes first, so
+ * ChatGPT or Claude.ai sign in there directly and ask for the IdP's scope names. One that does
+ * not (Entra ID, Google) would strand a DCR-only client, so this server's own authorization
+ * server comes first — its consent page signs people in through the IdP — and the IdP second.
+ */
+export function resourceAuthorization(idp: Idp, ownIssuer: string, ownScopes: readonly string[]): { servers: string[]; scopes: string[] } {
+  if (!clientsRegisterAtIdp(idp)) return { servers: [ownIssuer, idp.settings.issuer], scopes: [...ownScopes] };
+  const scopes = idp.settings.scopeMap.size > 0 ? [...idp.settings.scopeMap.keys()] : [...ownScopes];
+  return { servers: [idp.settings.issuer, ownIssuer], scopes };
+}
+
+export function clientsRegisterAtIdp(idp: Idp): boolean {
+  return idp.metadata.registrationEndpoint !== undefined || idp.metadata.clientIdMetadataDocumentSupported;
+}

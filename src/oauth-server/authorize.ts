@@ -19,6 +19,8 @@ export interface ConsentView {
   /** The browser's signed-in user, when recognised. */
   sessionUser: { userId: string; name: string | null } | undefined;
   providers: Array<{ id: string; name: string }>;
+  /** The organisation's IdP, when the consent page offers signing in with it. */
+  idpName: string | undefined;
 }
 
 export type AuthorizeOutcome = ({ kind: 'redirect' } & SignInOutcome) | ({ kind: 'consent' } & ConsentView);
@@ -77,5 +79,5 @@ export async function startAuthorization(
   if (request.prompt === 'none') {
     throw new AuthorizationRedirectError(sessionUser ? 'consent_required' : 'login_required', 'The user must sign in or approve this application first.', request);
   }
-  return { kind: 'consent', request, handle, csrf, sessionUser, providers: signInProviders(deps) };
+  return { kind: 'consent', request, handle, csrf, sessionUser, providers: signInProviders(deps), idpName: deps.idpLogin?.name };
 }

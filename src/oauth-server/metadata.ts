@@ -1,25 +1,18 @@
-import type { IdpSettings } from '../idp/settings.js';
 import type { OAuthEndpoints } from './endpoints.js';
 import { OAUTH_SCOPES } from './scopes.js';
 
-/**
- * The scopes a client should ask for: this server's tool scopes, or — with the organisation's IdP
- * and IDP_SCOPE_MAP — the IdP's names that map to them (the IdP would refuse ours).
- */
-export function advertisedScopes(idp: Pick<IdpSettings, 'scopeMap'> | undefined): string[] {
-  return idp && idp.scopeMap.size > 0 ? [...idp.scopeMap.keys()] : [...OAUTH_SCOPES];
+/** Who issues tokens for /mcp, in the order clients should try, and the scopes to ask them for. */
+export interface ResourceAuthorization {
+  servers: string[];
+  scopes: string[];
 }
 
-/**
- * RFC 9728 §2: what /mcp is and who issues tokens for it. With IDP_ISSUER the IdP comes first
- * (MCP clients use the first entry), so ChatGPT or Claude.ai sign in there directly; this
- * server's own authorization server stays listed for clients that want it.
- */
-export function protectedResourceMetadata(endpoints: OAuthEndpoints, idp?: Pick<IdpSettings, 'issuer' | 'scopeMap'>): Record<string, unknown> {
+/** RFC 9728 §2: what /mcp is and who issues tokens for it (by default, only this server). */
+export function protectedResourceMetadata(endpoints: OAuthEndpoints, authorization?: ResourceAuthorization): Record<string, unknown> {
   return {
     resource: endpoints.resource,
-    authorization_servers: idp ? [idp.issuer, endpoints.issuer] : [endpoints.issuer],
-    scopes_supported: advertisedScopes(idp),
+    authorization_servers: authorization?.servers ?? [endpoints.issuer],
+    scopes_supported: authorization?.scopes ?? [...OAUTH_SCOPES],
     bearer_methods_supported: ['header'],
     resource_name: 'mcp-oauth-proxy',
   };

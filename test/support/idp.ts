@@ -27,6 +27,8 @@ export interface TestIdp {
   setAccessTokenFormat(format: 'jwt' | 'opaque'): void;
   /** A new signing key with a new kid; tokens signed with the old one stop verifying once the JWKS is re-read. */
   rotateKey(): Promise<void>;
+  /** Register the app's login callback(s) for the login client (the app's URL is known only once it listens). */
+  setLoginRedirectUris(uris: string[]): void;
   /** Make every endpoint answer 503 (true) or work (false). */
   setDown(down: boolean): void;
   /** Signs `login` in (dev login form) and returns an access token for `resource`. */
@@ -37,7 +39,11 @@ export interface TestIdp {
 const SCOPES = 'tools:read tools:write connections keys';
 const TOKEN_REDIRECT = 'http://127.0.0.1:9/idp-callback';
 
-export async function startIdp(options: { loginRedirectUris?: string[] } = {}): Promise<TestIdp> {
+/**
+ * `registration: false` makes it an IdP like Entra ID or Google, where MCP clients cannot
+ * register themselves (the app then lists its own authorization server first).
+ */
+export async function startIdp(options: { loginRedirectUris?: string[]; registration?: boolean } = {}): Promise<TestIdp> {
   let dispatch: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(503).end();
   let down = false;
   const server = createServer((req, res) => {
@@ -50,14 +56,14 @@ export async function startIdp(options: { loginRedirectUris?: string[] } = {}): 
   const store = new UpstreamStore();
   const tokenClient = { id: 'token-client', secret: randomBytes(24).toString('base64url'), redirectUri: TOKEN_REDIRECT };
   const loginClient = { id: 'mcp-proxy', secret: randomBytes(24).toString('base64url') };
-  const state = { format: 'jwt' as 'jwt' | 'opaque', key: newKey() };
+  const state = { format: 'jwt' as 'jwt' | 'opaque', key: newKey(), loginRedirectUris: options.loginRedirectUris ?? [TOKEN_REDIRECT] };
 
   const build = () => {
     const provider = new Provider(issuer, {
       adapter: store.adapterFor,
       clients: [
         { client_id: tokenClient.id, client_secret: tokenClient.secret, redirect_uris: [TOKEN_REDIRECT], grant_types: ['authorization_code'], response_types: ['code'] },
-        { client_id: loginClient.id, client_secret: loginClient.secret, redirect_uris: options.loginRedirectUris ?? [TOKEN_REDIRECT], grant_types: ['authorization_code'], response_types: ['code'] },
+        { client_id: loginClient.id, client_secret: loginClient.secret, redirect_uris: state.loginRedirectUris, grant_types: ['authorization_code'], response_types: ['code'] },
       ],
       // The resource's scopes are listed too: dynamic registration (the SDK sends the scope it wants) accepts only listed ones.
       scopes: ['openid', 'profile', 'email', ...SCOPES.split(' ')],
@@ -72,7 +78,7 @@ export async function startIdp(options: { loginRedirectUris?: string[] } = {}): 
       features: {
         devInteractions: { enabled: true },
         introspection: { enabled: true },
-        registration: { enabled: true },
+        registration: { enabled: options.registration !== false },
         resourceIndicators: {
           enabled: true,
           getResourceServerInfo: async (_ctx: unknown, resource: string) => ({
@@ -85,6 +91,8 @@ export async function startIdp(options: { loginRedirectUris?: string[] } = {}): 
         },
       },
       pkce: { required: () => true },
+      // Name and e-mail in the id_token itself, as Auth0, Okta, Entra ID and Google put them.
+      conformIdTokenClaims: false,
       cookies: { keys: [randomBytes(32).toString('base64url')] },
       jwks: { keys: [state.key] },
     });
@@ -104,6 +112,10 @@ export async function startIdp(options: { loginRedirectUris?: string[] } = {}): 
     },
     async rotateKey() {
       state.key = newKey();
+      dispatch = build();
+    },
+    setLoginRedirectUris(uris) {
+      state.loginRedirectUris = uris;
       dispatch = build();
     },
     setDown(value) {

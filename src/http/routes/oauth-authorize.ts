@@ -48,6 +48,7 @@ export function sendOutcome(res: Response, cookies: SignInCookies, outcome: Sign
 export function oauthAuthorizeRouter(deps: AuthorizeRouteDeps): Router {
   const router = Router();
   const upstreamOrigins = deps.registry.providers.flatMap((p) => (p.auth === 'oauth2' ? [new URL(p.authorization_url).origin] : []));
+  if (deps.idpLogin) upstreamOrigins.push(deps.idpLogin.origin);
 
   const pageError = (res: Response, err: unknown): boolean => {
     if (err instanceof AuthorizationPageError) {

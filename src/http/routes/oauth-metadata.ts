@@ -1,7 +1,6 @@
 import { Router, type RequestHandler } from 'express';
-import type { IdpSettings } from '../../idp/settings.js';
 import type { OAuthEndpoints } from '../../oauth-server/endpoints.js';
-import { authorizationServerMetadata, protectedResourceMetadata } from '../../oauth-server/metadata.js';
+import { authorizationServerMetadata, protectedResourceMetadata, type ResourceAuthorization } from '../../oauth-server/metadata.js';
 import { publicCors } from '../middleware/cors.js';
 
 /**
@@ -10,13 +9,13 @@ import { publicCors } from '../middleware/cors.js';
  * authorization-server metadata, also served as `openid-configuration` because some clients
  * probe only that (MCP 2025-11-25 lets clients use either).
  */
-export function oauthMetadataRouter(deps: { endpoints: OAuthEndpoints; idp?: IdpSettings | undefined }): Router {
+export function oauthMetadataRouter(deps: { endpoints: OAuthEndpoints; authorization?: ResourceAuthorization | undefined }): Router {
   const router = Router();
   const cors = publicCors('GET');
   const send = (document: Record<string, unknown>): RequestHandler => (_req, res) => {
     res.set('Cache-Control', 'public, max-age=300').json(document);
   };
-  const resource = send(protectedResourceMetadata(deps.endpoints, deps.idp));
+  const resource = send(protectedResourceMetadata(deps.endpoints, deps.authorization));
   const server = send(authorizationServerMetadata(deps.endpoints));
 
   router.all(['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'], cors);

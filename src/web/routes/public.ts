@@ -26,6 +26,7 @@ export function publicRouter(deps: WebDeps & SessionDeps): Router {
   // A remote MCP server's OAuth says nothing about who the user is: it is for connecting, not signing in.
   const oauthProviders = deps.registry.providers.flatMap((p) => (p.auth === 'oauth2' && !p.mcp ? [p] : []));
   const upstreamOrigins = oauthProviders.map((p) => new URL(p.authorization_url).origin);
+  if (deps.idpLogin) upstreamOrigins.push(deps.idpLogin.origin);
 
   /** The landing page, as it is or with a form's inline error (and what was typed, minus secrets). */
   const landing = (res: Response, status: number, extra: Partial<LandingView> = {}) => {
@@ -33,6 +34,7 @@ export function publicRouter(deps: WebDeps & SessionDeps): Router {
     const view: LandingView = {
       csrf,
       signInProviders: oauthProviders.map((p) => ({ id: p.id, name: p.name })),
+      idpName: deps.idpLogin?.name,
       providerNames: deps.registry.providers.map((p) => p.name),
       ...extra,
     };
