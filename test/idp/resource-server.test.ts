@@ -116,10 +116,17 @@ describe('resource-server mode: /mcp and /api accept the IdP’s access tokens',
     const client = new Client({ name: 'sdk-auth', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider }));
     clients.push(client);
-    const result = await client.callTool({ name: 'hitl_whoami', arguments: {} });
-    // hana set no key and the provider has no fallback: the tool says how to set one — as hana.
-    assert.equal(result.isError, true);
-    assert.match(textOf(result), /key/i);
+    const before = await client.callTool({ name: 'hitl_whoami', arguments: {} });
+    assert.equal(before.isError, true, 'hana has set no key yet, and the tool says how');
+    // The SDK's token is the IdP's JWT with the scopes it asked for (the tool scopes): not enough to set a key.
+    const token = provider.tokens()?.access_token ?? '';
+    assert.equal(token.split('.').length, 3, "the IdP's JWT, not one of this server's tokens");
+    const refused = await fetch(`${app.url}/api/connect/hitl/key`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ api_key: 'key-bob' }) });
+    assert.equal(refused.status, 403);
+    // With a token that has `connections`, hana sets her key; the SDK client's calls then use it.
+    await setKey(await idp.accessToken('hana', resource), 'key-bob');
+    const after = await client.callTool({ name: 'hitl_whoami', arguments: {} });
+    assert.match(textOf(after), /bob-account/);
     assert.equal((await app.pool.query("SELECT 1 FROM user_identities WHERE subject = 'hana'")).rowCount, 1);
   });
 
