@@ -57,6 +57,8 @@ export interface TestAppOptions {
    * connected as main.ts does, so discovery and the JWKS are loaded before the app serves.
    */
   idpEnv?: Record<string, string> | ((publicUrl: string) => Record<string, string>);
+  /** PUBLIC_URL from the listening URL (default: the same), e.g. its https:// form for features that need one. */
+  publicUrl?: (url: string) => string;
 }
 
 /** Test files register many users from 127.0.0.1; the registration limit has tests of its own. */
@@ -91,7 +93,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const idp = idpSettings ? await connectIdp(idpSettings) : undefined;
   const app = buildApp({
     idp,
-    config: { publicUrl: url },
+    config: { publicUrl: options.publicUrl ? options.publicUrl(url) : url },
     pool: appPool,
     cipher,
     registry,

@@ -2,7 +2,8 @@ import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JWK } from 'jose';
-// oidc-provider ships no type declarations (see upstream.ts).
+// oidc-provider ships no type declarations (see upstream.ts for why not @ts-expect-error).
+// eslint-disable-next-line @typescript-eslint/ban-ts-comment
 // @ts-ignore
 import Provider from 'oidc-provider';
 import { authorizeUntilRedirect } from './browser.js';
