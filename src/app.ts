@@ -18,6 +18,9 @@ import { authenticate } from './http/middleware/authenticate.js';
 import { errorHandler, notFound } from './http/middleware/errors.js';
 import { checkUrl } from './http/middleware/check-url.js';
 import { rejectNulInBody } from './http/middleware/reject-nul.js';
+import { resourceAuthorization, type Idp } from './idp/idp.js';
+import { createIdpLogin } from './idp/login.js';
+import { createIdpTokenVerifier } from './idp/token-verifier.js';
 import { requestLog } from './http/middleware/request-log.js';
 import { JSON_TYPES, requireJsonBody } from './http/middleware/require-json.js';
 import { helmetHeaders } from './http/security-headers.js';
@@ -87,6 +90,8 @@ export interface AppDeps {
    * when); the registry must then hold the `demo` provider.
    */
   demo?: DemoOptions;
+  /** The organisation's identity provider, connected at start-up (main.ts), when IDP_ISSUER is set. */
+  idp?: Idp | undefined;
 }
 
 /**
@@ -138,13 +143,15 @@ export function buildApp(deps: AppDeps): App {
   const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, inFlight, remote });
   // The one way a presented key is checked, whichever route it arrives on.
   const keyCheck = createKeyCheck({ keys, refused });
-  const authDeps = { keyCheck, limiter, limits };
-  const auth = authenticate(authDeps);
   const endpoints = oauthEndpoints(config.publicUrl);
+  const idpTokens = deps.idp && createIdpTokenVerifier({ pool, ...deps.idp, resource: endpoints.resource, log });
+  const resourceAuth = deps.idp && resourceAuthorization(deps.idp, endpoints.issuer, OAUTH_SCOPES);
+  const authDeps = { keyCheck, limiter, limits, idpTokens };
+  const auth = authenticate(authDeps);
   // /mcp also takes this server's OAuth access tokens, and its 401s point at the resource metadata.
   const mcpAuthOptions = {
     accessTokens: createAccessTokenVerifier(pool, endpoints.resource),
-    challenge: `Bearer realm="mcp-oauth-proxy", resource_metadata="${endpoints.resourceMetadata}", scope="${OAUTH_SCOPES.join(' ')}"`,
+    challenge: `Bearer realm="mcp-oauth-proxy", resource_metadata="${endpoints.resourceMetadata}", scope="${(resourceAuth?.scopes ?? OAUTH_SCOPES).join(' ')}"`,
   };
   const mcpAuth = authenticate(authDeps, mcpAuthOptions);
   const trust = proxyaddr.compile(TRUSTED_PROXIES);
@@ -159,9 +166,10 @@ export function buildApp(deps: AppDeps): App {
     log,
   });
   const cookies = signInCookies(config.publicUrl);
-  const signIn = { pool, cipher, registry, publicUrl: config.publicUrl, endpoints, log };
+  const idpLogin = deps.idp && createIdpLogin({ pool, cipher, publicUrl: config.publicUrl, idp: deps.idp });
+  const signIn = { pool, cipher, registry, publicUrl: config.publicUrl, endpoints, log, idpLogin };
   const clients = createClientDirectory(pool, createClientMetadataResolver(deps.clientMetadataFetch));
-  const web = createWeb({ pool, cipher, registry, creations, publicUrl: config.publicUrl, tokenTimeoutMs: upstream.tokenTimeoutMs, log, keys, limits, auth: authDeps, registrations, usage, browserCookies: cookies });
+  const web = createWeb({ pool, cipher, registry, creations, publicUrl: config.publicUrl, tokenTimeoutMs: upstream.tokenTimeoutMs, log, keys, limits, auth: authDeps, registrations, usage, browserCookies: cookies, idpLogin });
 
   const app = express();
   app.disable('x-powered-by');
@@ -170,7 +178,7 @@ export function buildApp(deps: AppDeps): App {
   app.use(requestLog(log));
   app.use(checkUrl);
   // OAuth endpoints parse their own (smaller, form-encoded) bodies, so they come before the JSON parser.
-  app.use(oauthMetadataRouter({ endpoints }));
+  app.use(oauthMetadataRouter({ endpoints, authorization: resourceAuth }));
   app.use(oauthRegisterRouter({ pool, log }));
   app.use(oauthTokenRouter({ pool, endpoints, log }));
   app.use(oauthAuthorizeRouter({ ...signIn, clients, keyCheck, cookies }));

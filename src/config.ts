@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseIdpSettings, type IdpSettings } from './idp/settings.js';
 import { DEFAULT_LIMITS } from './limits/settings.js';
 import { DEFAULT_UPSTREAM_LIMITS } from './outbound/limits.js';
 
@@ -26,6 +27,13 @@ const EnvSchema = z.object({
   TOOL_CALLS_IN_FLIGHT_PER_USER: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.toolCallsInFlightPerUser),
   TOOL_CALLS_IN_FLIGHT_PER_KEY: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.toolCallsInFlightPerKey),
   DEMO: z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
+  IDP_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+  IDP_AUDIENCE: z.string().min(1).optional(),
+  IDP_CLIENT_ID: z.string().min(1).optional(),
+  IDP_CLIENT_SECRET: z.string().min(1).optional(),
+  IDP_NAME: z.string().min(1).max(60).optional(),
+  IDP_SCOPE_MAP: z.string().min(1).optional(),
+  IDP_INTROSPECTION_URL: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export interface Config {
@@ -47,6 +55,8 @@ export interface Config {
   readonly toolCalls: { readonly timeoutMs: number; readonly inFlightPerUser: number; readonly inFlightPerKey: number };
   /** DEMO=true / DEMO=false; undefined: the built-in demo upstream decides for itself (demo/demo-provider.ts). */
   readonly demo: boolean | undefined;
+  /** The organisation's identity provider (IDP_*), or undefined when IDP_ISSUER is unset. */
+  readonly idp: IdpSettings | undefined;
 }
 
 export class ConfigError extends Error {
@@ -67,6 +77,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (cleaned.NODE_ENV === 'production' && !cleaned.ENCRYPTION_KEY) {
     problems.push('ENCRYPTION_KEY: required when NODE_ENV=production (generate one with `openssl rand -base64 32`)');
   }
+  const idp = parsed.success ? idpSettings(parsed.data, problems) : undefined;
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
 
   const e = parsed.data;
@@ -88,5 +99,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       inFlightPerKey: e.TOOL_CALLS_IN_FLIGHT_PER_KEY,
     }),
     demo: e.DEMO === undefined ? undefined : e.DEMO === 'true',
+    idp,
   });
+}
+
+/** The IDP_* variables, checked together: each half-configured combination is named. */
+function idpSettings(e: z.infer<typeof EnvSchema>, problems: string[]): IdpSettings | undefined {
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  return parseIdpSettings(
+    {
+      issuer: e.IDP_ISSUER,
+      audience: e.IDP_AUDIENCE,
+      clientId: e.IDP_CLIENT_ID,
+      clientSecret: e.IDP_CLIENT_SECRET,
+      name: e.IDP_NAME,
+      scopeMap: e.IDP_SCOPE_MAP,
+      introspectionUrl: e.IDP_INTROSPECTION_URL,
+    },
+    publicUrl,
+    problems,
+  );
 }

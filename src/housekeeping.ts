@@ -1,5 +1,6 @@
 import { deleteOldAuditEvents } from './audit/audit-store.js';
 import { deleteExpiredStates } from './connections/state-store.js';
+import { deleteExpiredIdpLogins } from './idp/login-store.js';
 import type { Pool } from './db/pool.js';
 import { deleteExpiredDemoRows } from './demo/demo-store.js';
 import { deleteEndedRateWindows } from './limits/usage-store.js';
@@ -32,7 +33,7 @@ export function startHousekeeping(pool: Pool, log: Logger, options: Housekeeping
         const states = await deleteExpiredStates(pool);
         if (states > 0) log.debug({ states }, 'deleted expired OAuth states');
         const oauth =
-          (await deleteExpiredAuthorizationRequests(pool)) + (await deleteExpiredCodes(pool)) + (await deleteExpiredSessions(pool)) + (await deleteExpiredTokens(pool));
+          (await deleteExpiredAuthorizationRequests(pool)) + (await deleteExpiredCodes(pool)) + (await deleteExpiredSessions(pool)) + (await deleteExpiredTokens(pool)) + (await deleteExpiredIdpLogins(pool));
         if (oauth > 0) log.debug({ rows: oauth }, 'deleted expired OAuth server rows');
         const demo = await deleteExpiredDemoRows(pool);
         if (demo > 0) log.debug({ rows: demo }, 'deleted expired demo upstream codes and tokens');

@@ -9,6 +9,7 @@ import { isDatabaseUnavailable } from './db/unavailable.js';
 import { startHousekeeping } from './housekeeping.js';
 import { createHttpServer } from './http/server.js';
 import { decideDemo, DEMO_PROVIDER_ID, demoProvider, selfUrl } from './demo/demo-provider.js';
+import { connectIdp } from './idp/idp.js';
 import { createLogger } from './log.js';
 import { loadProviders, ProvidersFileError } from './providers/load.js';
 import { createRegistry } from './providers/registry.js';
@@ -50,6 +51,16 @@ async function main(): Promise<void> {
   }
 
   for (const warning of signInWarnings(providers.providers)) log.warn(warning);
+  let idp;
+  if (config.idp) {
+    try {
+      idp = await connectIdp(config.idp);
+    } catch (err) {
+      log.fatal((err as Error).message);
+      process.exit(1);
+    }
+    log.info({ issuer: idp.settings.issuer, audience: idp.settings.audience, login: Boolean(idp.settings.client) }, 'identity provider connected');
+  }
 
   const key = config.encryptionKey ?? (await loadOrCreateDevKey(config.dataDir, log));
   const cipher = createCipher(key);
@@ -79,7 +90,7 @@ async function main(): Promise<void> {
     toolCallsInFlightPerUser: config.toolCalls.inFlightPerUser,
     toolCallsInFlightPerKey: config.toolCalls.inFlightPerKey,
   };
-  const app = buildApp({ config, pool, cipher, registry: providers, log, limits, ...(demoOn ? { demo: {} } : {}) });
+  const app = buildApp({ config, pool, cipher, registry: providers, log, limits, ...(demoOn ? { demo: {} } : {}), idp });
   // Timeouts on purpose (slow clients, load balancers' keep-alive): see src/http/server.ts.
   const server = createHttpServer();
   server.on('request', app);

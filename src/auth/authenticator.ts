@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { UnauthorizedError } from '../errors.js';
+import { ServiceUnavailableError, UnauthorizedError } from '../errors.js';
+import { IdpUnavailableError } from '../idp/http.js';
+import type { IdpTokenVerifier, VerifiedIdpToken } from '../idp/token-verifier.js';
 import type { ApiKeyRecord } from '../keys/key-store.js';
 import type { KeyRateLimiter, RateDecision } from '../limits/key-rate-limiter.js';
 import { effectiveKeyLimits, type LimitSettings } from '../limits/settings.js';
@@ -15,6 +17,8 @@ export interface AuthenticateDeps {
   keyCheck: KeyCheck;
   limiter: KeyRateLimiter;
   limits: Pick<LimitSettings, 'keyPerMinute' | 'keyPerHour'>;
+  /** The organisation's IdP (resource-server mode): its access tokens are accepted wherever a key is. */
+  idpTokens?: IdpTokenVerifier | undefined;
 }
 
 export interface AuthenticateOptions {
@@ -39,6 +43,8 @@ export interface Authenticated {
   apiKey: ApiKeyRecord | undefined;
   /** The key's rate-limit state after this request; the headers are sent even on success. */
   rate: RateDecision | undefined;
+  /** The IdP access token, when one (not a key) authenticated the request. */
+  idpToken?: VerifiedIdpToken;
 }
 
 export type Authenticator = (credentials: Credentials) => Promise<Authenticated>;
@@ -77,16 +83,29 @@ export function createAuthenticator(deps: AuthenticateDeps, options: Authenticat
         realm,
       );
     }
-    if (options.accessTokens && !presented.startsWith('sk_')) {
-      const token = await options.accessTokens.verify(presented);
-      if (!token) throw invalidToken();
-      return { caller: { userId: token.userId, scopes: token.scopes, keyPrefix: token.label, ...who }, apiKey: undefined, rate: undefined };
+    if ((options.accessTokens || deps.idpTokens) && !presented.startsWith('sk_')) {
+      // This server's own tokens first (only where accepted: /mcp), then the organisation's IdP's.
+      const own = options.accessTokens ? await options.accessTokens.verify(presented) : undefined;
+      if (own) return { caller: { userId: own.userId, scopes: own.scopes, keyPrefix: own.label, ...who }, apiKey: undefined, rate: undefined };
+      const idp = deps.idpTokens ? await verifyIdpToken(deps.idpTokens, presented) : undefined;
+      if (!idp) throw invalidToken();
+      return { caller: { userId: idp.userId, scopes: idp.scopes, keyPrefix: idp.label, ...who }, apiKey: undefined, rate: undefined, idpToken: idp };
     }
     const record = await deps.keyCheck.check(presented, ip);
     if (!record) throw invalidKey();
     const rate = deps.limiter.take(record.id, effectiveKeyLimits(record.rateLimit, deps.limits));
     return { caller: { userId: record.userId, scopes: record.scopes, keyPrefix: record.prefix, ...who }, apiKey: record, rate };
   };
+}
+
+/** An IdP outage is not the caller's fault: 503 (try again), never a 401 that makes clients sign in again. */
+async function verifyIdpToken(verifier: IdpTokenVerifier, token: string): Promise<VerifiedIdpToken | undefined> {
+  try {
+    return await verifier.verify(token);
+  } catch (err) {
+    if (err instanceof IdpUnavailableError) throw new ServiceUnavailableError('The identity provider could not be reached to check this token. Try again in a few seconds.');
+    throw err;
+  }
 }
 
 function presentedKey(headers: IncomingHttpHeaders): string | undefined {

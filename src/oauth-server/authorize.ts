@@ -22,6 +22,8 @@ export interface ConsentView {
   providers: Array<{ id: string; name: string }>;
   /** Those whose login also says which account it is, so it can sign someone in ("Allow and sign in with …"). */
   signInProviders: Array<{ id: string; name: string }>;
+  /** The organisation's IdP, when the consent page offers signing in with it. */
+  idpName: string | undefined;
 }
 
 export type AuthorizeOutcome = ({ kind: 'redirect' } & SignInOutcome) | ({ kind: 'consent' } & ConsentView);
@@ -84,5 +86,5 @@ export async function startAuthorization(
   if (request.prompt === 'none') {
     throw new AuthorizationRedirectError(sessionUser ? 'consent_required' : 'login_required', 'The user must sign in or approve this application first.', request);
   }
-  return { kind: 'consent', request, handle, csrf, sessionUser, providers: connectProviders(deps), signInProviders: signInProviders(deps) };
+  return { kind: 'consent', request, handle, csrf, sessionUser, providers: connectProviders(deps), signInProviders: signInProviders(deps), idpName: deps.idpLogin?.name };
 }

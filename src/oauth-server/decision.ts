@@ -15,7 +15,7 @@ import { finishAuthorization, refuseAuthorization, type SignInDeps, type SignInO
 export interface ConsentDecision {
   handle: string | undefined;
   csrf: string | undefined;
-  /** `allow` (sign in with `provider`), `allow_session` (the recognised browser user), `allow_key`, or `deny`. */
+  /** `allow` (sign in with `provider`), `allow_idp` (the organisation's IdP), `allow_session` (the recognised browser user), `allow_key`, or `deny`. */
   decision: string | undefined;
   provider: string | undefined;
   apiKey: string | undefined;
@@ -52,6 +52,12 @@ export async function decide(deps: SignInDeps & { keyCheck: KeyCheck }, form: Co
       if (!(await markApproved(deps.pool, request.id, null, request.scopes))) throw EXPIRED;
       const { authorizationUrl } = await beginUpstreamLogin(deps, { userId: null, providerId: provider, authorizationRequestId: request.id });
       return { redirect: authorizationUrl };
+    }
+    case 'allow_idp': {
+      if (!deps.idpLogin) throw new AuthorizationPageError(400, 'Invalid form', 'Signing in through an identity provider is not configured here.');
+      if (!(await markApproved(deps.pool, request.id, null, request.scopes))) throw EXPIRED;
+      // browserOk above: the binding cookie is present, and the IdP's callback must come back with it.
+      return { redirect: await deps.idpLogin.begin({ browserId: form.browserId as string, authorizationRequestId: request.id }) };
     }
     case 'allow_session': {
       const user = form.sessionValue ? await findSessionUser(deps.pool, form.sessionValue) : undefined;

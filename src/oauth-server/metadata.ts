@@ -1,12 +1,18 @@
 import type { OAuthEndpoints } from './endpoints.js';
 import { OAUTH_SCOPES } from './scopes.js';
 
-/** RFC 9728 §2: what /mcp is and who issues tokens for it. */
-export function protectedResourceMetadata(endpoints: OAuthEndpoints): Record<string, unknown> {
+/** Who issues tokens for /mcp, in the order clients should try, and the scopes to ask them for. */
+export interface ResourceAuthorization {
+  servers: string[];
+  scopes: string[];
+}
+
+/** RFC 9728 §2: what /mcp is and who issues tokens for it (by default, only this server). */
+export function protectedResourceMetadata(endpoints: OAuthEndpoints, authorization?: ResourceAuthorization): Record<string, unknown> {
   return {
     resource: endpoints.resource,
-    authorization_servers: [endpoints.issuer],
-    scopes_supported: [...OAUTH_SCOPES],
+    authorization_servers: authorization?.servers ?? [endpoints.issuer],
+    scopes_supported: authorization?.scopes ?? [...OAUTH_SCOPES],
     bearer_methods_supported: ['header'],
     resource_name: 'mcp-oauth-proxy',
   };

@@ -4,6 +4,7 @@ import { CallbackError, exchangeCallbackCode, recordConnected, saveConnection } 
 import { connectionChanged } from '../connections/connection-changes.js';
 import { findUserByUpstreamAccount } from '../connections/connection-store.js';
 import { withTransaction, type Queryable } from '../db/pool.js';
+import type { IdpLogin } from '../idp/login.js';
 import type { Logger } from '../log.js';
 import { insertUser } from '../users/user-store.js';
 import { consumeAuthorizationRequest, findApprovedRequest } from './authorization-request-store.js';
@@ -18,6 +19,8 @@ import { createSession } from './session-store.js';
 export interface SignInDeps extends ConnectFlowDeps {
   endpoints: OAuthEndpoints;
   log: Logger;
+  /** The organisation's IdP in login mode: the consent page offers it. */
+  idpLogin?: IdpLogin | undefined;
 }
 
 /** Where the browser goes next, and the session cookie to set when a user has just signed in. */

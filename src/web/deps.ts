@@ -3,6 +3,7 @@ import type { SignInCookies } from './cookies.js';
 import type { AuthenticateDeps } from '../auth/authenticator.js';
 import type { CreationSlots } from '../keys/creation-slots.js';
 import type { KeyService } from '../keys/key-service.js';
+import type { IdpLogin } from '../idp/login.js';
 import type { IpLimiter } from '../limits/ip-limiter.js';
 import type { LimitSettings } from '../limits/settings.js';
 import type { Logger } from '../log.js';
@@ -22,4 +23,6 @@ export interface WebDeps extends ConnectFlowDeps {
   usage: UsageRecorder;
   /** The browser-binding cookie of the OAuth sign-in pages, reused to bind the web page's upstream logins. */
   browserCookies: SignInCookies;
+  /** The organisation's IdP in login mode: "Sign in with <IdP>" on the start page. */
+  idpLogin?: IdpLogin | undefined;
 }

@@ -93,7 +93,7 @@ export function ensureBrowserId(deps: SessionDeps, res: Response): string {
   return browserId;
 }
 
-export type SignInMethod = 'key' | 'register' | 'upstream';
+export type SignInMethod = 'key' | 'register' | 'upstream' | 'idp';
 
 /**
  * Signs the browser in: a new session id (never the old one: no fixation), the previous session

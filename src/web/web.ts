@@ -7,6 +7,7 @@ import { messagePage } from './pages/message.js';
 import { sendPage } from './respond.js';
 import { confirmConnectRouter } from './routes/confirm-connect.js';
 import { dashboardRouter } from './routes/dashboard.js';
+import { idpSignInRouter } from './routes/idp-sign-in.js';
 import { publicRouter } from './routes/public.js';
 import { webUpstreamCallback } from './routes/upstream-callback.js';
 import { isLoopbackUrl, webSessionCookie, type SessionDeps } from './sessions.js';
@@ -29,6 +30,7 @@ export function createWeb(deps: WebDeps): Web {
   const router = Router();
   router.use(staticRouter());
   router.use(publicRouter(full));
+  if (deps.idpLogin) router.use(idpSignInRouter({ ...full, idpLogin: deps.idpLogin }));
   router.use(dashboardRouter(full));
   router.use(confirmConnectRouter(full));
   router.use(webErrors(full));

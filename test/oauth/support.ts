@@ -11,7 +11,7 @@ import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } fr
 import { authorizeUntilRedirect, CookieJar } from '../support/browser.js';
 
 /** The consent page's forms, by their `decision` value. */
-export type Decision = 'allow' | 'allow_session' | 'allow_key' | 'deny';
+export type Decision = 'allow' | 'allow_idp' | 'allow_session' | 'allow_key' | 'deny';
 
 /** How the user answers our consent page. */
 export interface SignInChoice {

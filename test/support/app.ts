@@ -3,10 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { ConnectionStatus } from '../../src/connections/manage.js';
 import { buildApp, type AppDeps } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import { createHttpServer, type ServerTimeouts } from '../../src/http/server.js';
 import { demoProvider } from '../../src/demo/demo-provider.js';
 import type { DemoOptions } from '../../src/demo/demo-routes.js';
+import { connectIdp } from '../../src/idp/idp.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { createBcryptGate, type BcryptGate } from '../../src/keys/bcrypt-gate.js';
 import type { LimitSettings } from '../../src/limits/settings.js';
@@ -64,6 +66,11 @@ export interface TestAppOptions {
   port?: number;
   /** Serve the built-in demo upstream (provider `demo`) beside the given providers, as main.ts does when it is on. */
   demo?: DemoOptions;
+  /**
+   * IDP_* variables (a function gets the app's URL first): parsed by the real config schema and
+   * connected as main.ts does, so discovery and the JWKS are loaded before the app serves.
+   */
+  idpEnv?: Record<string, string> | ((publicUrl: string) => Record<string, string>);
   /** PUBLIC_URL from the listening URL (default: the same), e.g. its https:// form for features that need one. */
   publicUrl?: (url: string) => string;
 }
@@ -108,8 +115,12 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
   const bcrypt = options.bcrypt ?? createBcryptGate();
+  const idpEnv = typeof options.idpEnv === 'function' ? options.idpEnv(url) : options.idpEnv;
+  const idpSettings = idpEnv ? loadConfig({ ...idpEnv, PUBLIC_URL: url }).idp : undefined;
+  const idp = idpSettings ? await connectIdp(idpSettings) : undefined;
   const app = buildApp({
     bcrypt,
+    idp,
     config: { publicUrl: options.publicUrl ? options.publicUrl(url) : url },
     pool: appPool,
     cipher,

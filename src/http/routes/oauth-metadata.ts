@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import type { OAuthEndpoints } from '../../oauth-server/endpoints.js';
-import { authorizationServerMetadata, protectedResourceMetadata } from '../../oauth-server/metadata.js';
+import { authorizationServerMetadata, protectedResourceMetadata, type ResourceAuthorization } from '../../oauth-server/metadata.js';
 import { publicCors } from '../middleware/cors.js';
 
 /**
@@ -10,13 +10,13 @@ import { publicCors } from '../middleware/cors.js';
  * an OIDC Discovery document without `jwks_uri` and the other §3 fields is invalid. MCP clients
  * (the SDK, mcp-remote) try RFC 8414 first and use OIDC discovery only when that is missing.
  */
-export function oauthMetadataRouter(deps: { endpoints: OAuthEndpoints }): Router {
+export function oauthMetadataRouter(deps: { endpoints: OAuthEndpoints; authorization?: ResourceAuthorization | undefined }): Router {
   const router = Router();
   const cors = publicCors('GET');
   const send = (document: Record<string, unknown>): RequestHandler => (_req, res) => {
     res.set('Cache-Control', 'public, max-age=300').json(document);
   };
-  const resource = send(protectedResourceMetadata(deps.endpoints));
+  const resource = send(protectedResourceMetadata(deps.endpoints, deps.authorization));
   const server = send(authorizationServerMetadata(deps.endpoints));
 
   router.all(['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'], cors);

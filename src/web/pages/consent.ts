@@ -5,7 +5,7 @@ import { escapeHtml, page } from './connect-result.js';
 
 /** The consent page: who asks, what for, where the browser goes next, and how to sign in. */
 export function consentPage(view: ConsentView): string {
-  const { request, handle, csrf, sessionUser, providers, signInProviders } = view;
+  const { request, handle, csrf, sessionUser, providers, signInProviders, idpName } = view;
   const client = request.client;
   const name = client.clientName ?? 'An application';
   const hidden = (decision: string) =>
@@ -30,11 +30,15 @@ export function consentPage(view: ConsentView): string {
     sections.push(`<form method="post" action="/oauth/authorize/decision">${hidden('allow_session')}${providerSelect}
 <button class="primary" type="submit">Allow as ${escapeHtml(sessionUser.name ?? 'your account')}</button></form>`);
   }
+  if (idpName) {
+    sections.push(`<form method="post" action="/oauth/authorize/decision">${hidden('allow_idp')}
+<button class="${sessionUser ? 'secondary' : 'primary'}" type="submit">Allow and sign in with ${escapeHtml(idpName)}</button></form>`);
+  }
   if (signInProviders.length > 0) {
     sections.push(`<form method="post" action="/oauth/authorize/decision">${hidden('allow')}
-${signInProviders.map((p) => `<button class="${sessionUser ? 'secondary' : 'primary'}" type="submit" name="provider" value="${escapeHtml(p.id)}">Allow and sign in with ${escapeHtml(p.name)}</button>`).join('\n')}</form>`);
+${signInProviders.map((p) => `<button class="${sessionUser || idpName ? 'secondary' : 'primary'}" type="submit" name="provider" value="${escapeHtml(p.id)}">Allow and sign in with ${escapeHtml(p.name)}</button>`).join('\n')}</form>`);
   }
-  sections.push(`<details class="more"${signInProviders.length === 0 && !sessionUser ? ' open' : ''}><summary>I already have an API key (sk_…) for this server</summary>
+  sections.push(`<details class="more"${signInProviders.length === 0 && !sessionUser && !idpName ? ' open' : ''}><summary>I already have an API key (sk_…) for this server</summary>
 <form method="post" action="/oauth/authorize/decision">${hidden('allow_key')}
 <div class="field"><label>API key<input type="password" name="api_key" autocomplete="off" required></label></div>${providerSelect}
 <button class="secondary" type="submit">Allow with this key</button></form></details>`);

@@ -5,6 +5,8 @@ export interface LandingView {
   csrf: string;
   /** Providers a person can sign in with (OAuth ones). */
   signInProviders: ReadonlyArray<{ id: string; name: string }>;
+  /** The organisation's identity provider, when signing in with it is offered. */
+  idpName?: string | undefined;
   /** Every configured provider's name, for the explanation. */
   providerNames: readonly string[];
   notice?: string | undefined;
@@ -19,6 +21,12 @@ export function landingPage(view: LandingView): string {
   const errors = view.errors ?? {};
   const tools = view.providerNames.length > 0 ? `tools for ${escapeHtml(joinNames(view.providerNames))}` : 'tools for the services this server connects to';
   const first = view.signInProviders[0]?.name;
+  const idpForm = view.idpName
+    ? `<form method="post" action="/sign-in/idp">${csrfField(view.csrf)}
+<div class="actions"><button type="submit" class="primary">Sign in with ${escapeHtml(view.idpName)}</button></div>
+<p class="hint">Your organisation's account. The first sign-in creates your account here.</p>
+</form>${view.signInProviders.length === 0 ? '\n<p class="muted">Or use an API key:</p>' : ''}`
+    : '';
   const upstreamForms =
     view.signInProviders.length > 0
       ? `<form method="post" action="/sign-in/upstream">${csrfField(view.csrf)}
@@ -56,6 +64,7 @@ ${fieldError('reg-name-error', errors.register)}</div>
 </section>
 <section class="card" aria-labelledby="signin-h">
 <h2 id="signin-h">Sign in</h2>
+${idpForm}
 ${upstreamForms}
 <form method="post" action="/sign-in">${csrfField(view.csrf)}
 <div class="field"><label for="signin-key">API key <span class="hint">An <code>sk_…</code> key that can manage keys, such as the one you got when you registered.</span></label>

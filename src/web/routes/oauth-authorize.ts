@@ -58,7 +58,7 @@ export function oauthAuthorizeRouter(deps: AuthorizeRouteDeps): Router {
         sendOutcome(res, deps.cookies, outcome);
         return;
       }
-      sendPage(res, 200, consentPage(outcome), [...(await authorizationOrigins(deps.registry, 'sign-in')), cspSourceFor(request.redirectUri)]);
+      sendPage(res, 200, consentPage(outcome), [...(await authorizationOrigins(deps.registry, 'sign-in')), ...(deps.idpLogin ? [deps.idpLogin.origin] : []), cspSourceFor(request.redirectUri)]);
     } catch (err) {
       if (!pageError(res, err)) throw err;
     }

@@ -27,6 +27,7 @@ export function publicRouter(deps: WebDeps & SessionDeps): Router {
   // Only a login that says which account it is can sign someone in (providers/sign-in-providers.ts).
   const oauthProviders = signInProviders(deps.registry.providers);
   const upstreamOrigins = oauthProviders.map((p) => new URL(p.authorization_url).origin);
+  if (deps.idpLogin) upstreamOrigins.push(deps.idpLogin.origin);
 
   /** The landing page, as it is or with a form's inline error (and what was typed, minus secrets). */
   const landing = (res: Response, status: number, extra: Partial<LandingView> = {}) => {
@@ -34,6 +35,7 @@ export function publicRouter(deps: WebDeps & SessionDeps): Router {
     const view: LandingView = {
       csrf,
       signInProviders: oauthProviders.map((p) => ({ id: p.id, name: p.name })),
+      idpName: deps.idpLogin?.name,
       providerNames: deps.registry.providers.map((p) => p.name),
       ...extra,
     };
