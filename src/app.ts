@@ -45,11 +45,14 @@ import { oauthEndpoints } from './oauth-server/endpoints.js';
 import { OAUTH_SCOPES } from './oauth-server/scopes.js';
 import { upstreamLimits, type UpstreamLimits } from './outbound/limits.js';
 import type { ProviderRegistry } from './providers/registry.js';
-import { createUsageRecorder } from './usage/usage-recorder.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { httpMetrics } from './http/middleware/http-metrics.js';
+import { metricsRouter } from './http/routes/metrics.js';
+import { createUsageRecorder, type UsageRecorder } from './usage/usage-recorder.js';
 import { createWeb } from './web/web.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'publicUrl'>;
+  config: Pick<Config, 'publicUrl'> & Partial<Pick<Config, 'metricsToken'>>;
   pool: Pool;
   cipher: Cipher;
   registry: ProviderRegistry;
@@ -74,7 +77,7 @@ export interface AppDeps {
  * The request listener for the HTTP server, plus what must run when the server stops (the last
  * usage and rate-limit writes).
  */
-export type App = ((req: IncomingMessage, res: ServerResponse) => void) & { close(): Promise<void> };
+export type App = ((req: IncomingMessage, res: ServerResponse) => void) & { close(): Promise<void>; readonly metrics: Metrics };
 
 /** Behind Fly's proxy, docker or a local reverse proxy, the client address is in X-Forwarded-For. */
 const TRUSTED_PROXIES = ['loopback', 'linklocal', 'uniquelocal'];
@@ -85,7 +88,21 @@ const BODY_LIMIT = '1mb';
 /** Builds the HTTP app without listening (STYLE §8): main.ts listens, tests use port 0. */
 export function buildApp(deps: AppDeps): App {
   const { config, pool, cipher, registry, log } = deps;
-  const usage = createUsageRecorder({ db: pool, log, ...(deps.usageFlushMs ? { flushIntervalMs: deps.usageFlushMs } : {}) });
+  const metrics = createMetrics();
+  const recorder = createUsageRecorder({ db: pool, log, ...(deps.usageFlushMs ? { flushIntervalMs: deps.usageFlushMs } : {}) });
+  // Every counted tool call is also a metric: one place sees them all (REST, remote MCP, SDK path).
+  const usage: UsageRecorder = {
+    record(call) {
+      recorder.record(call);
+      metrics.toolCall(call);
+    },
+    flush: () => recorder.flush(),
+    start: () => recorder.start(),
+    stop: () => recorder.stop(),
+    get lastWrittenAt() {
+      return recorder.lastWrittenAt;
+    },
+  };
   const limits: LimitSettings = { ...DEFAULT_LIMITS, ...deps.limits };
   const upstream = upstreamLimits(pickUpstreamLimits(deps.limits));
   const keys = createKeyService(pool);
@@ -111,10 +128,10 @@ export function buildApp(deps: AppDeps): App {
       : Promise.resolve(provider),
   );
   const remote = createRemoteTools({
-    registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream,
+    registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, upstream: metrics.upstream,
     clientRejected: (providerId, err) => forgetRejectedClient(pool, registry, providerId, err),
   });
-  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote });
+  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote, upstream: metrics.upstream });
   const authDeps = { keys, limiter, failedAuth, limits };
   const auth = authenticate(authDeps);
   const endpoints = oauthEndpoints(config.publicUrl);
@@ -129,10 +146,19 @@ export function buildApp(deps: AppDeps): App {
     publicUrl: config.publicUrl,
     authenticate: createAuthenticator(authDeps, mcpAuthOptions),
     clientAddress: (req) => proxyaddr(req, trust),
-    fast: createFastDispatcher({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote }),
+    fast: createFastDispatcher({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote, upstream: metrics.upstream }),
     sdk: mcp,
     securityHeaders: helmetHeaders(),
     log,
+    observe: (status, seconds) => metrics.http('POST', '/mcp', status, seconds),
+  });
+  metrics.watch({
+    pool,
+    caches: { key_proofs: keys.cache, connections: connections.stats },
+    bcrypt: keys.bcrypt,
+    refreshes: tokens.refreshes,
+    refusals: () => ({ key: limiter.refusals, failed_auth_address: failedAuth.refusals, registration_address: registrations.refusals }),
+    syncedAt: () => ({ rate_limits: usageSync.lastSyncedAt, tool_usage: recorder.lastWrittenAt }),
   });
   const cookies = signInCookies(config.publicUrl);
   const signIn = { pool, cipher, registry, publicUrl: config.publicUrl, endpoints, log };
@@ -143,7 +169,9 @@ export function buildApp(deps: AppDeps): App {
   app.disable('x-powered-by');
   app.set('trust proxy', TRUSTED_PROXIES.join(', '));
   app.use(helmet());
+  app.use(httpMetrics(metrics));
   app.use(requestLog(log));
+  app.use(metricsRouter({ metrics, token: config.metricsToken }));
   // OAuth endpoints parse their own (smaller, form-encoded) bodies, so they come before the JSON parser.
   app.use(oauthMetadataRouter({ endpoints }));
   app.use(oauthRegisterRouter({ pool, log }));
@@ -181,6 +209,7 @@ export function buildApp(deps: AppDeps): App {
     else app(req, res);
   };
   return Object.assign(listener, {
+    metrics,
     // Call after the server has drained, so the last calls' counts are in the final writes.
     close: async () => {
       connections.close();

@@ -21,6 +21,9 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KEY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.keyPerMinute),
   KEY_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.keyPerHour),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  // A bearer secret: long enough that guessing it is hopeless.
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (openssl rand -base64 24)').optional(),
 });
 
 export interface Config {
@@ -38,6 +41,10 @@ export interface Config {
   readonly logLevel: string;
   /** Default per-key request limits (a key's own overrides win). */
   readonly keyRateLimit: { readonly perMinute: number; readonly perHour: number };
+  /** Serve GET /metrics on this port (no authentication: keep it private), or undefined. */
+  readonly metricsPort: number | undefined;
+  /** Serve GET /metrics on the main port to `Authorization: Bearer <token>`, or undefined. */
+  readonly metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -73,5 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     providersFile: e.PROVIDERS_FILE ? path.resolve(e.PROVIDERS_FILE) : undefined,
     logLevel: e.LOG_LEVEL,
     keyRateLimit: Object.freeze({ perMinute: e.KEY_RATE_LIMIT_PER_MINUTE, perHour: e.KEY_RATE_LIMIT_PER_HOUR }),
+    metricsPort: e.METRICS_PORT,
+    metricsToken: e.METRICS_TOKEN,
   });
 }

@@ -7,6 +7,7 @@ import type { EmbeddedDatabase } from './db/embedded.js';
 import { runMigrations } from './db/migrate.js';
 import { createPool } from './db/pool.js';
 import { startHousekeeping } from './housekeeping.js';
+import { metricsListener } from './http/routes/metrics.js';
 import { createLogger } from './log.js';
 import { loadProviders, ProvidersFileError } from './providers/load.js';
 import { createRegistry } from './providers/registry.js';
@@ -61,6 +62,12 @@ async function main(): Promise<void> {
   const housekeeping = startHousekeeping(pool, log);
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  // Its own port, so that /metrics is never reachable through the public one by accident.
+  const metricsServer = config.metricsPort === undefined ? undefined : http.createServer(metricsListener(app.metrics));
+  if (metricsServer) {
+    await new Promise<void>((resolve) => metricsServer.listen(config.metricsPort, config.host, resolve));
+    log.info({ port: (metricsServer.address() as { port: number }).port }, 'serving GET /metrics on its own port');
+  }
   log.info(
     { url: config.publicUrl, providers: providers.providers.map((p) => p.id), tools: providers.tools.length },
     `mcp-oauth-proxy listening on ${config.host}:${config.port}`,
@@ -72,6 +79,8 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     await housekeeping.stop();
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
     server.closeIdleConnections();
     await new Promise((resolve) => server.close(resolve));
     // After the server has drained, so the last calls' counts are in the final writes.

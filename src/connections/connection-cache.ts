@@ -23,6 +23,8 @@ export interface ConnectionReader {
   forget(userId: string, providerId: string): void;
   /** Stops listening for changes (when the app stops). */
   close(): void;
+  /** Lookups since start and the entries held now (for /metrics). */
+  readonly stats: { readonly hits: number; readonly misses: number; readonly size: number };
 }
 
 export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_TTL_MS): ConnectionReader {
@@ -32,12 +34,17 @@ export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_T
   // flight, so it is bounded by concurrency rather than by every key ever changed.
   const inFlight = new Map<string, { reads: number; changed: boolean }>();
   const keyOf = (userId: string, providerId: string): string => `${userId}\u0000${providerId}`;
+  const lookups = { hits: 0, misses: 0 };
 
   const reader: ConnectionReader = {
     async find(userId, providerId) {
       const key = keyOf(userId, providerId);
       const cached = entries.get(key);
-      if (cached && cached.until > Date.now()) return cached.row;
+      if (cached && cached.until > Date.now()) {
+        lookups.hits += 1;
+        return cached.row;
+      }
+      lookups.misses += 1;
       entries.delete(key);
       let flight = inFlight.get(key);
       if (!flight) inFlight.set(key, (flight = { reads: 0, changed: false }));
@@ -64,6 +71,17 @@ export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_T
     close() {
       unsubscribe();
       entries.clear();
+    },
+    stats: {
+      get hits() {
+        return lookups.hits;
+      },
+      get misses() {
+        return lookups.misses;
+      },
+      get size() {
+        return entries.size;
+      },
     },
   };
   const unsubscribe = onConnectionChange((userId, providerId) => reader.forget(userId, providerId));

@@ -70,6 +70,8 @@ export interface KeyService {
   /** Fresh statuses read in one go by the usage sync; `undefined` = the key no longer works. */
   refreshed(read: StatusRead, statuses: ReadonlyArray<{ keyId: string; record: ApiKeyRecord | undefined }>): void;
   readonly bcrypt: BcryptGate['counts'];
+  /** Proof-cache lookups since start and the entries held now (for /metrics). */
+  readonly cache: { readonly hits: number; readonly misses: number; readonly size: number };
 }
 
 export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate } = {}): KeyService {
@@ -82,6 +84,7 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate }
   const coldChecks = new Map<string, Promise<ApiKeyRecord | undefined>>();
   const statusChecks = new Map<string, Promise<ApiKeyRecord | undefined>>();
   let epoch = 0;
+  const lookups = { hits: 0, misses: 0 };
 
   const digestOf = (presented: string): string => createHash('sha256').update(presented).digest('base64url');
 
@@ -114,12 +117,17 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate }
 
   function provenKeyId(digest: string): string | undefined {
     const proof = proofs.get(digest);
-    if (!proof) return undefined;
+    if (!proof) {
+      lookups.misses += 1;
+      return undefined;
+    }
     const now = Date.now();
     if (proof.until <= now) {
       proofs.delete(digest);
+      lookups.misses += 1;
       return undefined;
     }
+    lookups.hits += 1;
     // Move to the most recent end at most once a second: a delete + set per request churns the
     // Map's backing store (old-generation garbage at thousands of calls a second), and LRU order
     // to the second is all eviction needs.
@@ -172,6 +180,17 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate }
 
   return {
     bcrypt: bcrypt.counts,
+    cache: {
+      get hits() {
+        return lookups.hits;
+      },
+      get misses() {
+        return lookups.misses;
+      },
+      get size() {
+        return proofs.size;
+      },
+    },
     beginStatusRead,
     forget,
 

@@ -10,6 +10,7 @@ import type { RegisteredTool } from '../providers/registry.js';
 import type { ApiKeyProviderDefinition, ProviderDefinition } from '../providers/schema.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import { upstreamTimedOut } from '../outbound/exchange.js';
+import { observed, type UpstreamObserver } from '../outbound/observe.js';
 import { buildUpstreamRequest, UnsafeArgumentError } from '../upstreams/rest/build-request.js';
 import { MAX_RESULT_BYTES, sendUpstream, type UpstreamResponse } from '../upstreams/rest/send-request.js';
 
@@ -31,6 +32,8 @@ export interface ToolCallDeps {
   /** Base of the URLs that tell a user how to connect or set a key. */
   publicUrl: string;
   limits: Pick<UpstreamLimits, 'apiTimeoutMs'>;
+  /** Told about every upstream request (for /metrics). */
+  upstream?: UpstreamObserver | undefined;
 }
 
 const EXCERPT_CHARS = 500;
@@ -73,7 +76,9 @@ async function runTool(deps: ToolCallDeps, caller: Caller, tool: RegisteredTool,
   let credentials: UpstreamCredentials | undefined;
   try {
     credentials = await deps.credentials.get(caller.userId, provider, caller);
-    let response = await sendUpstream(provider, request, credentials, deps.limits.apiTimeoutMs);
+    const send = (using: UpstreamCredentials): Promise<UpstreamResponse> =>
+      observed(deps.upstream, provider.id, () => sendUpstream(provider, request, using, deps.limits.apiTimeoutMs), (r) => r.status);
+    let response = await send(credentials);
     let note = '';
     if (response.status === 401) {
       // The upstream may revoke or expire a token before its stated expiry: refresh once and
@@ -81,7 +86,7 @@ async function runTool(deps: ToolCallDeps, caller: Caller, tool: RegisteredTool,
       const renewed = await deps.credentials.renewAfterRejection(caller.userId, provider, credentials, caller);
       if (renewed) {
         credentials = renewed;
-        response = await sendUpstream(provider, request, credentials, deps.limits.apiTimeoutMs);
+        response = await send(credentials);
         if (response.status === 401) {
           note = ' It refused a freshly refreshed token too: the account may lack permission for this; if it persists, reconnect.';
         }

@@ -50,6 +50,8 @@ export interface TestAppOptions {
    * milliseconds, not 30 s), key and address limits (registrations per address are relaxed unless given).
    */
   limits?: AppDeps['limits'];
+  /** METRICS_TOKEN: serve GET /metrics on the app's port to this bearer token. */
+  metricsToken?: string;
 }
 
 /** Test files register many users from 127.0.0.1; the registration limit has tests of its own. */
@@ -80,7 +82,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
   const app = buildApp({
-    config: { publicUrl: url },
+    config: { publicUrl: url, ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}) },
     pool: appPool,
     cipher,
     registry,
@@ -203,6 +205,7 @@ export async function startAppWithUpstream(
     clientMetadataFetch?: AppDeps['clientMetadataFetch'];
     connectionCacheMs?: number;
     usageFlushMs?: number;
+    metricsToken?: string;
   } = {},
 ): Promise<{ app: TestApp; upstream: TestUpstream; db: TestDatabase; close(): Promise<void> }> {
   const db = await createTestDatabase();
@@ -214,6 +217,7 @@ export async function startAppWithUpstream(
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.connectionCacheMs !== undefined ? { connectionCacheMs: options.connectionCacheMs } : {}),
     ...(options.usageFlushMs !== undefined ? { usageFlushMs: options.usageFlushMs } : {}),
+    ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
     providers: async (url) => {
       upstream = await startUpstream({
         ...options.upstream,
