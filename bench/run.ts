@@ -218,7 +218,7 @@ async function main(): Promise<void> {
 
     const reg = (await (await fetch(`${serverUrl}/api/users/register`, { method: 'POST' })).json()) as { api_key: string };
     const start = (await (await fetch(`${serverUrl}/api/connect/acme/start`, { headers: { authorization: `Bearer ${reg.api_key}` } })).json()) as { authorization_url: string };
-    const connected = await authorizeInBrowser(start.authorization_url, 'bench-user');
+    const connected = await authorizeInBrowser(start.authorization_url, 'bench-user', reg.api_key);
     if (connected.status !== 200) throw new Error(`connect failed: ${connected.body}`);
 
     const putKey = await fetch(`${serverUrl}/api/connect/remote/key`, { method: 'PUT', headers: { authorization: `Bearer ${reg.api_key}`, 'content-type': 'application/json' }, body: JSON.stringify({ api_key: mcpKey }) });

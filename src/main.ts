@@ -1,8 +1,7 @@
 import http from 'node:http';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createCipher } from './crypto/cipher.js';
-import { loadOrCreateDevKey } from './crypto/dev-key.js';
+import { configuredCipher } from './crypto/configured-cipher.js';
 import type { EmbeddedDatabase } from './db/embedded.js';
 import { runMigrations } from './db/migrate.js';
 import { createPool } from './db/pool.js';
@@ -39,8 +38,7 @@ async function main(): Promise<void> {
     log.warn('no providers configured, so MCP clients will see no tools: set OWNERREZ_CLIENT_ID and OWNERREZ_CLIENT_SECRET for the OwnerRez preset, or PROVIDERS_FILE (see docs/providers.md)');
   }
 
-  const key = config.encryptionKey ?? (await loadOrCreateDevKey(config.dataDir, log));
-  const cipher = createCipher(key);
+  const cipher = await configuredCipher(config, log);
 
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;

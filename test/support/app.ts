@@ -33,6 +33,8 @@ export interface TestAppOptions {
   providers?: unknown[] | ((publicUrl: string) => Promise<unknown[]>);
   env?: Record<string, string>;
   encryptionKey?: Buffer;
+  /** Keys that still decrypt (an ENCRYPTION_KEYS rotation), after `encryptionKey`. */
+  previousKeys?: Buffer[];
   /** How the app fetches Client ID Metadata Documents (tests trust a local HTTPS server). */
   clientMetadataFetch?: AppDeps['clientMetadataFetch'];
   /** How often tool-call counts are written (default 100 ms). */
@@ -80,7 +82,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const registry = createRegistry(parseProviders({ providers: raw }, { ...process.env, ...options.env }));
   const pool = createPool(options.databaseUrl);
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
-  const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
+  const cipher = createCipher(options.encryptionKey ?? randomBytes(32), options.previousKeys ?? []);
   const app = buildApp({
     config: { publicUrl: url, ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}) },
     pool: appPool,
