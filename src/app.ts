@@ -12,6 +12,7 @@ import type { Pool } from './db/pool.js';
 import { authenticate, createAuthenticator } from './http/middleware/authenticate.js';
 import { errorHandler, notFound } from './http/middleware/errors.js';
 import { requestLog } from './http/middleware/request-log.js';
+import { JSON_TYPES, requireJsonBody } from './http/middleware/require-json.js';
 import { helmetHeaders } from './http/security-headers.js';
 import { auditRouter } from './http/routes/audit.js';
 import { connectRouter } from './http/routes/connect.js';
@@ -177,7 +178,9 @@ export function buildApp(deps: AppDeps): App {
   app.use(oauthRegisterRouter({ pool, log }));
   app.use(oauthTokenRouter({ pool, endpoints, log }));
   app.use(oauthAuthorizeRouter({ ...signIn, clients, keys, cookies }));
-  app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
+  // Every /api route reads JSON: a body of any other type is a 400, never silently `{}`.
+  app.use('/api', requireJsonBody);
+  app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES }));
 
   app.use(healthRouter({ pool }));
   app.use(usersRouter({ pool, keys, registrations }));
