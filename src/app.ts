@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
-import proxyaddr from 'proxy-addr';
 import helmet from 'helmet';
 import type { Config } from './config.js';
 import { createAccessTokenSource } from './connections/access-tokens.js';
@@ -14,6 +13,7 @@ import { errorHandler, notFound } from './http/middleware/errors.js';
 import { requestLog } from './http/middleware/request-log.js';
 import { JSON_TYPES, requireJsonBody } from './http/middleware/require-json.js';
 import { helmetHeaders } from './http/security-headers.js';
+import { clientAddressOf, trustFunction } from './http/trust-proxy.js';
 import { auditRouter } from './http/routes/audit.js';
 import { connectRouter } from './http/routes/connect.js';
 import { healthRouter } from './http/routes/health.js';
@@ -53,7 +53,7 @@ import { createUsageRecorder, type UsageRecorder } from './usage/usage-recorder.
 import { createWeb } from './web/web.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'publicUrl'> & Partial<Pick<Config, 'metricsToken'>>;
+  config: Pick<Config, 'publicUrl'> & Partial<Pick<Config, 'metricsToken' | 'trustProxy'>>;
   pool: Pool;
   cipher: Cipher;
   registry: ProviderRegistry;
@@ -80,8 +80,6 @@ export interface AppDeps {
  */
 export type App = ((req: IncomingMessage, res: ServerResponse) => void) & { close(): Promise<void>; readonly metrics: Metrics };
 
-/** Behind Fly's proxy, docker or a local reverse proxy, the client address is in X-Forwarded-For. */
-const TRUSTED_PROXIES = ['loopback', 'linklocal', 'uniquelocal'];
 
 /** JSON bodies above this are refused with 413 before they are parsed. */
 const BODY_LIMIT = '1mb';
@@ -142,11 +140,13 @@ export function buildApp(deps: AppDeps): App {
     challenge: `Bearer realm="mcp-oauth-proxy", resource_metadata="${endpoints.resourceMetadata}", scope="${OAUTH_SCOPES.join(' ')}"`,
   };
   const mcpAuth = authenticate(authDeps, mcpAuthOptions);
-  const trust = proxyaddr.compile(TRUSTED_PROXIES);
+  // Only the configured proxies may name the client (TRUST_PROXY; default: loopback only).
+  const trustProxy = config.trustProxy ?? ['loopback'];
+  const trust = trustFunction(trustProxy);
   const mcpEndpoint = createMcpEndpoint({
     publicUrl: config.publicUrl,
     authenticate: createAuthenticator(authDeps, mcpAuthOptions),
-    clientAddress: (req) => proxyaddr(req, trust),
+    clientAddress: (req) => clientAddressOf(req, trust),
     fast: createFastDispatcher({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote, upstream: metrics.upstream }),
     sdk: mcp,
     securityHeaders: helmetHeaders(),
@@ -168,7 +168,7 @@ export function buildApp(deps: AppDeps): App {
 
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', TRUSTED_PROXIES.join(', '));
+  app.set('trust proxy', trust);
   app.use(helmet());
   app.use(httpMetrics(metrics));
   app.use(requestLog(log));

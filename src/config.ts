@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import { DEFAULT_LIMITS } from './limits/settings.js';
+import { RETENTION_DEFAULTS, type Retention } from './retention.js';
 
 /**
  * Every environment variable the service reads, parsed once at boot (STYLE §1).
@@ -25,6 +27,13 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   KEY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.keyPerMinute),
   KEY_RATE_LIMIT_PER_HOUR: z.coerce.number().int().min(1).default(DEFAULT_LIMITS.keyPerHour),
+  TRUST_PROXY: z
+    .string()
+    .transform((v, ctx) => parseTrustProxy(v, ctx))
+    .prefault('loopback'),
+  RETENTION_USAGE_DAYS: z.coerce.number().int().min(0).default(RETENTION_DEFAULTS.usageDays),
+  RETENTION_AUDIT_DAYS: z.coerce.number().int().min(0).default(RETENTION_DEFAULTS.auditDays),
+  RETENTION_EXPIRED_HOURS: z.coerce.number().int().min(0).default(RETENTION_DEFAULTS.expiredHours),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   // A bearer secret: long enough that guessing it is hopeless.
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (openssl rand -base64 24)').optional(),
@@ -71,6 +80,10 @@ export interface Config {
   readonly logLevel: string;
   /** Default per-key request limits (a key's own overrides win). */
   readonly keyRateLimit: { readonly perMinute: number; readonly perHour: number };
+  /** Which peers may set X-Forwarded-For (express's `trust proxy` forms). */
+  readonly trustProxy: TrustProxy;
+  /** How long housekeeping keeps usage rows, audit events and expired OAuth artefacts. */
+  readonly retention: Retention;
   /** Serve GET /metrics on this port (no authentication: keep it private), or undefined. */
   readonly metricsPort: number | undefined;
   /** Serve GET /metrics on the main port to `Authorization: Bearer <token>`, or undefined. */
@@ -117,6 +130,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     providersFile: e.PROVIDERS_FILE ? path.resolve(e.PROVIDERS_FILE) : undefined,
     logLevel: e.LOG_LEVEL,
     keyRateLimit: Object.freeze({ perMinute: e.KEY_RATE_LIMIT_PER_MINUTE, perHour: e.KEY_RATE_LIMIT_PER_HOUR }),
+    trustProxy: e.TRUST_PROXY,
+    retention: Object.freeze({ usageDays: e.RETENTION_USAGE_DAYS, auditDays: e.RETENTION_AUDIT_DAYS, expiredHours: e.RETENTION_EXPIRED_HOURS }),
     metricsPort: e.METRICS_PORT,
     metricsToken: e.METRICS_TOKEN,
   });

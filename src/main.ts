@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const server = http.createServer(app);
   // Keep idle client connections a little longer than common load balancers (60 s) keep theirs.
   server.keepAliveTimeout = 65_000;
-  const housekeeping = startHousekeeping(pool, log);
+  const housekeeping = startHousekeeping(pool, log, { retention: config.retention });
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
   // Its own port, so that /metrics is never reachable through the public one by accident.

@@ -6,6 +6,7 @@ import type { ConnectionStatus } from '../../src/connections/manage.js';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
+import type { TrustProxy } from '../../src/http/trust-proxy.js';
 import type { LimitSettings } from '../../src/limits/settings.js';
 import { createLogger } from '../../src/log.js';
 import { parseProviders } from '../../src/providers/load.js';
@@ -54,6 +55,8 @@ export interface TestAppOptions {
   limits?: AppDeps['limits'];
   /** METRICS_TOKEN: serve GET /metrics on the app's port to this bearer token. */
   metricsToken?: string;
+  /** TRUST_PROXY as parsed (default: loopback, as in production). */
+  trustProxy?: TrustProxy;
 }
 
 /** Test files register many users from 127.0.0.1; the registration limit has tests of its own. */
@@ -84,7 +87,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32), options.previousKeys ?? []);
   const app = buildApp({
-    config: { publicUrl: url, ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}) },
+    config: { publicUrl: url, ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}), ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}) },
     pool: appPool,
     cipher,
     registry,
