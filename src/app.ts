@@ -151,7 +151,7 @@ export function buildApp(deps: AppDeps): App {
     sdk: mcp,
     securityHeaders: helmetHeaders(),
     log,
-    observe: (status, seconds) => metrics.http('POST', '/mcp', status, seconds),
+    observe: metrics.route('POST', '/mcp'),
   });
   metrics.watch({
     pool,

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.js';
+import { entriesWithin } from '../memory-budget.js';
 import { onConnectionChange } from './connection-changes.js';
 import { findConnection, type ConnectionRow } from './connection-store.js';
 
@@ -8,7 +9,12 @@ import { findConnection, type ConnectionRow } from './connection-store.js';
  * unseen here: the same bound as a revoked API key (5 s).
  */
 export const CONNECTION_CACHE_TTL_MS = 5_000;
-const MAX_ENTRIES = 10_000;
+/**
+ * A cached row is ~1.8 KB of heap (measured). 5 % of the heap limit: ~120,000 rows on a 4 GB heap,
+ * ~7,000 on 256 MB; the TTL bounds it anyway to the distinct users calling within 5 s.
+ */
+const HEAP_SHARE = 0.05;
+const BYTES_PER_ENTRY = 1_800;
 
 /**
  * Reads the connection a tool call needs, from memory when it was read moments ago, so a warm
@@ -27,7 +33,7 @@ export interface ConnectionReader {
   readonly stats: { readonly hits: number; readonly misses: number; readonly size: number };
 }
 
-export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_TTL_MS): ConnectionReader {
+export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_TTL_MS, maxEntries = entriesWithin(HEAP_SHARE, BYTES_PER_ENTRY)): ConnectionReader {
   const entries = new Map<string, { row: ConnectionRow; until: number }>();
   // Reads in flight per key, marked when the row changes meanwhile: such a read may have fetched
   // the row as it was before the change, so it must not be cached. Kept only while reads are in
@@ -57,7 +63,7 @@ export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_T
         if (flight.reads === 0) inFlight.delete(key);
       }
       if (row && !row.reauthRequiredAt && !flight.changed) {
-        if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value as string);
+        if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string);
         entries.set(key, { row, until: Date.now() + ttlMs });
       }
       return row;

@@ -29,6 +29,8 @@ export interface Metrics {
   readonly registry: Registry;
   /** One finished HTTP request; `route` is a route pattern (never a path with ids in it). */
   http(method: string, route: string, status: number, seconds: number): void;
+  /** The same for one fixed route, resolved once: the /mcp fast path records with no lookup by name. */
+  route(method: string, route: string): (status: number, seconds: number) => void;
   readonly upstream: UpstreamObserver;
   toolCall(call: ToolCallOutcome): void;
   /** Connects the gauges and pulled counters to the app's parts (once, when they exist). */
@@ -127,18 +129,29 @@ export function createMetrics(): Metrics {
     return b ? [[{ operation: 'compare' }, b.compares], [{ operation: 'hash' }, b.hashes]] : [];
   });
 
+  const seriesOf = (method: string, route: string): Array<{ count: CounterSeries; time: HistogramSeries }> => {
+    const key = `${method} ${route}`;
+    let byClass = httpSeries.get(key);
+    if (!byClass) {
+      byClass = STATUS_CLASSES.map((c) => ({ count: httpCount.series(method, route, c), time: httpTime.series(method, route, c) }));
+      httpSeries.set(key, byClass);
+    }
+    return byClass;
+  };
+  const record = (byClass: Array<{ count: CounterSeries; time: HistogramSeries }>, status: number, seconds: number): void => {
+    const series = byClass[classOf(status)] as { count: CounterSeries; time: HistogramSeries };
+    series.count.inc();
+    series.time.observe(seconds);
+  };
+
   return {
     registry,
     http(method, route, status, seconds) {
-      const key = `${method} ${route}`;
-      let byClass = httpSeries.get(key);
-      if (!byClass) {
-        byClass = STATUS_CLASSES.map((c) => ({ count: httpCount.series(method, route, c), time: httpTime.series(method, route, c) }));
-        httpSeries.set(key, byClass);
-      }
-      const series = byClass[classOf(status)] as { count: CounterSeries; time: HistogramSeries };
-      series.count.inc();
-      series.time.observe(seconds);
+      record(seriesOf(method, route), status, seconds);
+    },
+    route(method, route) {
+      const byClass = seriesOf(method, route);
+      return (status, seconds) => record(byClass, status, seconds);
     },
     upstream(providerId, outcome, seconds) {
       let byOutcome = upstreamSeries.get(providerId);
