@@ -12,6 +12,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -34,6 +35,8 @@ interface Measured {
   errors: number;
   non_2xx: number;
   total: number;
+  /** CPU ms per request of each measured process (see autocannon()). */
+  cpu_ms_per_call?: Record<string, number>;
 }
 
 function freePort(): Promise<number> {
@@ -124,8 +127,22 @@ async function directMcpSession(url: string, key: string): Promise<Record<string
   return { authorization: withSession.authorization, 'mcp-session-id': session, 'mcp-protocol-version': '2025-06-18' };
 }
 
-/** autocannon in its own process, JSON out. */
-function autocannon(name: string, url: string, options: { method?: string; headers?: Record<string, string>; body?: string }): Measured {
+/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/**
+ * autocannon in its own process, JSON out. With `cpuOf`, also the CPU each named process spent per
+ * request: on a shared 2-core machine that is the fair comparison (throughput depends on who else
+ * runs; CPU per call does not, much).
+ */
+function autocannon(name: string, url: string, options: { method?: string; headers?: Record<string, string>; body?: string }, cpuOf: Record<string, number> = {}): Measured {
+  const cpuBefore = Object.fromEntries(Object.entries(cpuOf).map(([who, pid]) => [who, cpuMs(pid)]));
   const args = [path.join(ROOT, 'node_modules/autocannon/autocannon.js'), '-c', String(CONNECTIONS), '-d', String(DURATION), '-j'];
   if (options.method) args.push('-m', options.method);
   for (const [k, v] of Object.entries(options.headers ?? {})) args.push('-H', `${k}=${v}`);
@@ -140,8 +157,10 @@ function autocannon(name: string, url: string, options: { method?: string; heade
     timeouts: number;
     non2xx: number;
   };
+  const cpu_ms_per_call = Object.fromEntries(Object.entries(cpuOf).map(([who, pid]) => [who, Math.round(((cpuMs(pid) - (cpuBefore[who] ?? 0)) / Math.max(1, r.requests.total)) * 1000) / 1000]));
   return {
     name,
+    ...(Object.keys(cpu_ms_per_call).length > 0 ? { cpu_ms_per_call } : {}),
     requests_per_sec: Math.round(r.requests.average),
     latency_p50_ms: r.latency.p50,
     latency_p99_ms: r.latency.p99,
@@ -189,7 +208,7 @@ async function main(): Promise<void> {
 
     // Issue 12: a remote MCP server as upstream, behind a static key (the same one both ways).
     const mcpKey = randomBytes(24).toString('base64url');
-    const { line: mcpLine } = await startChild(process.execPath, ['--import', 'tsx', 'bench/mcp-upstream-process.ts'], { MCP_UPSTREAM_KEY: mcpKey }, (l) => l.startsWith('{'));
+    const { child: mcpChild, line: mcpLine } = await startChild(process.execPath, ['--import', 'tsx', 'bench/mcp-upstream-process.ts'], { MCP_UPSTREAM_KEY: mcpKey }, (l) => l.startsWith('{'));
     const mcpUpstreamUrl = (JSON.parse(mcpLine) as { url: string }).url;
 
     const providersFile = path.join(dataDir, 'providers.json');
@@ -248,8 +267,8 @@ async function main(): Promise<void> {
     const skipped = (name: string): Measured => ({ name, requests_per_sec: 0, latency_p50_ms: 0, latency_p99_ms: 0, errors: 0, non_2xx: 0, total: 0 });
     const remoteCall = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
     const proxiedCall = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'remote_whoami', arguments: {} } });
-    const mcpDirect = only ? skipped('remote MCP (skipped)') : autocannon('remote MCP server tools/call (direct)', mcpUpstreamUrl, { method: 'POST', headers: { ...mcpHeaders, ...directSession }, body: remoteCall });
-    const mcpProxied = autocannon('mcp-oauth-proxy → remote MCP tools/call', `${serverUrl}/mcp`, { method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${reg.api_key}` }, body: proxiedCall });
+    const mcpDirect = only ? skipped('remote MCP (skipped)') : autocannon('remote MCP server tools/call (direct)', mcpUpstreamUrl, { method: 'POST', headers: { ...mcpHeaders, ...directSession }, body: remoteCall }, { upstream: mcpChild.pid as number });
+    const mcpProxied = autocannon('mcp-oauth-proxy → remote MCP tools/call', `${serverUrl}/mcp`, { method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${reg.api_key}` }, body: proxiedCall }, { server: server.pid as number, upstream: mcpChild.pid as number });
     const direct = only ? skipped('upstream (skipped)') : autocannon('upstream GET /api/me (direct)', `${upstream.apiBaseUrl}/me`, { headers: { authorization: `Bearer ${token}` } });
     const baseline = only ? skipped('baseline (skipped)') : autocannon('baseline SDK server tools/call', `http://127.0.0.1:${baselinePort}/mcp`, { method: 'POST', headers: mcpHeaders, body: call });
     const ours = autocannon('mcp-oauth-proxy tools/call', `${serverUrl}/mcp`, { method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${reg.api_key}` }, body: call });
@@ -278,6 +297,7 @@ async function main(): Promise<void> {
       `server/baseline: ${results.ratio_server_over_baseline}×   server/direct: ${results.ratio_server_over_direct}×   server peak RSS: ${rss} MB\n`,
     );
     process.stdout.write(`remote MCP through this server / direct: ${results.ratio_remote_mcp_proxied_over_direct}×   added p50: ${results.remote_mcp_added_p50_ms} ms\n`);
+    process.stdout.write(`remote MCP CPU ms per call: direct ${JSON.stringify(mcpDirect.cpu_ms_per_call ?? {})}, through this server ${JSON.stringify(mcpProxied.cpu_ms_per_call ?? {})}\n`);
     if (results.goals) {
       for (const g of results.goals) process.stdout.write(`${g.met ? 'met    ' : 'NOT MET'}  ${g.goal}: ${g.measured}\n`);
     }

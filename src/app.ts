@@ -15,6 +15,7 @@ import { JSON_TYPES, requireJsonBody } from './http/middleware/require-json.js';
 import { helmetHeaders } from './http/security-headers.js';
 import { clientAddressOf, trustFunction } from './http/trust-proxy.js';
 import { auditRouter } from './http/routes/audit.js';
+import { clientMetadataDocumentRouter } from './http/routes/client-metadata-document.js';
 import { connectRouter } from './http/routes/connect.js';
 import { healthRouter } from './http/routes/health.js';
 import { keysRouter } from './http/routes/keys.js';
@@ -123,7 +124,7 @@ export function buildApp(deps: AppDeps): App {
   const credentials = createCredentialSource({ connections, cipher, tokens, publicUrl: config.publicUrl });
   registry.setPreparer((provider) =>
     provider.auth === 'oauth2'
-      ? resolveMcpOAuthProvider(provider, { pool, cipher, redirectUri: (id) => redirectUriFor(config.publicUrl, id), timeoutMs: upstream.tokenTimeoutMs })
+      ? resolveMcpOAuthProvider(provider, { pool, cipher, publicUrl: config.publicUrl, redirectUri: (id) => redirectUriFor(config.publicUrl, id), timeoutMs: upstream.tokenTimeoutMs })
       : Promise.resolve(provider),
   );
   const remote = createRemoteTools({
@@ -186,6 +187,7 @@ export function buildApp(deps: AppDeps): App {
   app.use(usersRouter({ pool, keys, registrations }));
   app.use(keysRouter({ pool, keys, creations, limits, authenticate: auth }));
   app.use(auditRouter({ pool, authenticate: auth }));
+  app.use(clientMetadataDocumentRouter({ registry, publicUrl: config.publicUrl }));
   app.use(
     connectRouter({
       pool,

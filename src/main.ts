@@ -5,6 +5,7 @@ import { configuredCipher } from './crypto/configured-cipher.js';
 import type { EmbeddedDatabase } from './db/embedded.js';
 import { runMigrations } from './db/migrate.js';
 import { createPool } from './db/pool.js';
+import { isDatabaseUnavailable } from './db/unavailable.js';
 import { startHousekeeping } from './housekeeping.js';
 import { metricsListener } from './http/routes/metrics.js';
 import { createLogger } from './log.js';
@@ -49,7 +50,13 @@ async function main(): Promise<void> {
     embedded = await startEmbeddedPostgres(config.dataDir, log);
     databaseUrl = embedded.url;
   }
-  await runMigrations(databaseUrl, (msg) => log.debug(msg));
+  try {
+    await runMigrations(databaseUrl, (msg) => log.debug(msg));
+  } catch (err) {
+    // The first contact with the database: say which one and where it is set, not only "ECONNREFUSED".
+    if (!isDatabaseUnavailable(err)) throw err;
+    throw new Error(`cannot reach PostgreSQL at ${databaseAddress(databaseUrl)} (${config.databaseUrl ? 'DATABASE_URL' : 'the embedded database'}): ${(err as Error).message}`);
+  }
   const pool = createPool(databaseUrl);
 
   const limits = { keyPerMinute: config.keyRateLimit.perMinute, keyPerHour: config.keyRateLimit.perHour };
@@ -89,6 +96,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** host:port/database of a connection URL, never its user or password. */
+function databaseAddress(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return 'an unparseable address';
+  }
 }
 
 main().catch((err: unknown) => {

@@ -119,7 +119,9 @@ export async function revokeToken(
 }
 
 async function tokenRequest(provider: OAuth2ProviderDefinition, form: Record<string, string>, timeoutMs: number): Promise<TokenSet> {
-  const { headers, body } = clientAuthenticated(provider, form);
+  // RFC 8707 §2.2 and MCP authorization: a token for a remote MCP server names it again at the
+  // token endpoint (code and refresh alike), so servers that bind the audience there get it too.
+  const { headers, body } = clientAuthenticated(provider, provider.mcp ? { ...form, resource: provider.mcp.url } : form);
   const issuedAt = new Date();
   // The timeout also covers the body; a connection dropped mid-answer is as transient as one refused.
   const response = await send(provider.token_url, { method: 'POST', headers, body: body.toString() }, { timeoutMs, maxBytes: MAX_TOKEN_RESPONSE_BYTES });

@@ -17,8 +17,12 @@ export interface McpSettings {
   readonly include: readonly string[] | undefined;
   /** Upstream tool names never to offer. */
   readonly exclude: readonly string[];
+  /** The providers file names the OAuth client (`client_id`); else this server obtains one. */
+  readonly operatorClient: boolean;
   /** Set at run time when the OAuth client came from our own RFC 7591 registration (not the operator's). */
   readonly registeredClient?: boolean;
+  /** Set at run time when the OAuth client is our Client ID Metadata Document (nothing registered). */
+  readonly metadataDocumentClient?: boolean;
 }
 
 const HeaderName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/, 'must be an HTTP header name');
@@ -66,5 +70,5 @@ export function isMcpEntry(entry: unknown): boolean {
 }
 
 export function mcpSettings(input: McpProviderInput): McpSettings {
-  return { url: input.mcp_url, toolPrefix: input.tool_prefix ?? `${input.id.replace(/-/g, '_')}_`, include: input.include, exclude: input.exclude };
+  return { url: input.mcp_url, toolPrefix: input.tool_prefix ?? `${input.id.replace(/-/g, '_')}_`, include: input.include, exclude: input.exclude, operatorClient: 'client_id' in input && Boolean(input.client_id) };
 }

@@ -188,12 +188,14 @@ describe('database unreachable at start-up', () => {
     const result = await runProcess(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       timeoutMs: 25_000,
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      env: { ...process.env, DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/x`, ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      env: { ...process.env, DATABASE_URL: `postgres://postgres:s3cret@127.0.0.1:${port}/x`, ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     });
     assert.equal(result.timedOut, false, 'it gives up rather than hanging');
     assert.notEqual(result.exitCode, 0);
     assert.match(result.stderr, /failed to start/);
-    assert.match(result.stderr, /ECONNREFUSED|PostgreSQL|DATABASE_URL/);
+    // Issue 18, item 10: it names the database, where it is set, and where it was looked for — never the password.
+    assert.match(result.stderr, new RegExp(`cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}/x \\(DATABASE_URL\\)`));
+    assert.doesNotMatch(result.stderr, /s3cret/);
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
   });
 });

@@ -89,6 +89,9 @@ describe('a remote MCP server behind OAuth, discovered and registered with at ru
     assert.equal(authorize.origin, oauth.issuer);
     assert.equal(authorize.searchParams.get('resource'), mcp.url);
     assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
+    // RFC 8707 §2.2: the token request names the resource again.
+    assert.ok(oauth.tokenResources.length > 0);
+    assert.deepEqual(oauth.tokenResources.filter((r) => r.resource !== mcp.url), []);
     assert.deepEqual((await alice.mcp.callTool({ name: 'remote_whoami', arguments: {} })).structuredContent, { account: 'alice' });
     assert.equal(textOf(await bob.mcp.callTool({ name: 'remote_write_note', arguments: { text: 'x' } })), 'bob wrote x');
 
@@ -149,6 +152,7 @@ describe('a remote MCP server behind OAuth, discovered and registered with at ru
     const refreshes = oauth.tokenCalls.refresh_token;
     assert.equal(textOf(await gina.mcp.callTool({ name: 'remote_whoami', arguments: {} })), 'gina');
     assert.equal(oauth.tokenCalls.refresh_token, refreshes + 1);
+    assert.deepEqual(oauth.tokenResources.at(-1), { grant: 'refresh_token', resource: mcp.url });
   });
 
   it('registers anew when the upstream forgets our client (invalid_client), and the user reconnects', async () => {

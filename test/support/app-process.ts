@@ -26,6 +26,8 @@ export interface AppProcessConfig {
   providers?: unknown[];
   usageFlushMs?: number;
   limits?: AppDeps['limits'];
+  /** PUBLIC_URL, when the instances sit behind one address (a load balancer); default their own. */
+  publicUrl?: string;
 }
 
 const config = JSON.parse(process.env.APP_CONFIG ?? 'null') as AppProcessConfig | null;
@@ -41,6 +43,7 @@ const app = await startApp({
   providers: config.providers ?? [],
   ...(config.usageFlushMs ? { usageFlushMs: config.usageFlushMs } : {}),
   ...(config.limits ? { limits: config.limits } : {}),
+  ...(config.publicUrl ? { publicUrl: () => config.publicUrl as string } : {}),
   logTo: new Writable({
     write(chunk: Buffer, _encoding, done) {
       process.stderr.write(chunk, () => done());

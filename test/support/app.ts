@@ -57,6 +57,8 @@ export interface TestAppOptions {
   metricsToken?: string;
   /** TRUST_PROXY as parsed (default: loopback, as in production). */
   trustProxy?: TrustProxy;
+  /** PUBLIC_URL from the listening URL (default: the same), e.g. its https:// form for features that need one. */
+  publicUrl?: (url: string) => string;
 }
 
 /** Test files register many users from 127.0.0.1; the registration limit has tests of its own. */
@@ -87,7 +89,11 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32), options.previousKeys ?? []);
   const app = buildApp({
-    config: { publicUrl: url, ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}), ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}) },
+    config: {
+      publicUrl: options.publicUrl ? options.publicUrl(url) : url,
+      ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
+      ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+    },
     pool: appPool,
     cipher,
     registry,

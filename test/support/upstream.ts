@@ -2,7 +2,9 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-// oidc-provider ships no type declarations; with @types/oidc-provider installed this directive is inert.
+// oidc-provider ships no type declarations; with @types/oidc-provider installed this directive is inert
+// (which @ts-expect-error would turn into an error).
+// eslint-disable-next-line @typescript-eslint/ban-ts-comment
 // @ts-ignore
 import Provider from 'oidc-provider';
 import { createApiHandler } from './upstream-api.js';
@@ -32,6 +34,12 @@ export interface UpstreamOptions {
   expiresIn?: 'sent' | 'omitted' | 'null';
   /** Enable RFC 7591 dynamic client registration (`/reg`); registered clients get refresh tokens too. */
   dynamicRegistration?: boolean;
+  /**
+   * Accept Client ID Metadata Documents (URL client_ids), fetched with this function: tests serve
+   * the documents from a plain-http app whose PUBLIC_URL says https, so it maps the URL back.
+   * Such clients get refresh tokens too.
+   */
+  clientIdMetadataDocuments?: { fetch: typeof fetch };
   /** Serves requests before the OAuth server does (resolves true when it answered): e.g. an MCP endpoint on the same origin. */
   mount?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
@@ -53,6 +61,8 @@ export interface TestUpstream {
    * answered 503 while down or refused for client authentication; other grant types are not counted.
    */
   tokenCalls: { authorization_code: number; refresh_token: number };
+  /** The `resource` (RFC 8707) of every code or refresh token request, in order; null when none was sent. */
+  tokenResources: Array<{ grant: 'authorization_code' | 'refresh_token'; resource: string | null }>;
   /** Every REST API request seen: method, path (with query), the Authorization header, parsed JSON body. */
   apiRequests: ApiRequestRecord[];
   /** Revocation requests the revocation endpoint accepted (any token type hint), so tests can assert revoke happened. */
@@ -112,6 +122,7 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
     clientId,
     clientSecret,
     tokenCalls: { authorization_code: 0, refresh_token: 0 },
+    tokenResources: [],
     apiRequests: [],
     revocations: 0,
     setTokenEndpointDown(down) {
@@ -183,7 +194,10 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
     const form = new URLSearchParams(raw.toString('utf8'));
     if (path === tokenPath) {
       const grantType = form.get('grant_type');
-      if (grantType === 'authorization_code' || grantType === 'refresh_token') upstream.tokenCalls[grantType] += 1;
+      if (grantType === 'authorization_code' || grantType === 'refresh_token') {
+        upstream.tokenCalls[grantType] += 1;
+        upstream.tokenResources.push({ grant: grantType, resource: form.get('resource') });
+      }
       if (tokenEndpointHanging) return; // never answered; close() or the client's timeout ends it
       if (tokenEndpointDown) {
         // Answered here, never reaching oidc-provider, so no code or refresh token is consumed.
@@ -194,7 +208,9 @@ export async function startUpstream(options: UpstreamOptions): Promise<TestUpstr
     // oidc-provider accepts client_secret_basic and client_secret_post interchangeably for either
     // registration; real upstreams often accept only one, so a proxy using the wrong one must fail here.
     const usedBasic = /^basic /i.test(req.headers.authorization ?? '');
-    if (usedBasic !== (tokenAuth === 'client_secret_basic')) {
+    // A Client ID Metadata Document client is public (token_endpoint_auth_method none): no secret at all.
+    const publicClient = !usedBasic && !form.has('client_secret') && (form.get('client_id') ?? '').startsWith('https://');
+    if (!publicClient && usedBasic !== (tokenAuth === 'client_secret_basic')) {
       sendJson(res, 401, { error: 'invalid_client', error_description: `client must authenticate with ${tokenAuth}` });
       return;
     }
@@ -270,6 +286,7 @@ function createProvider(issuer: string, settings: ProviderSettings) {
       revocation: { enabled: true },
       introspection: { enabled: false },
       registration: { enabled: settings.dynamicRegistration === true },
+      clientIdMetadataDocument: { enabled: settings.clientIdMetadataDocuments !== undefined, ack: 'draft-02' },
       // RFC 8707: a request naming a `resource` gets an opaque token for that audience (an MCP server
       // behind this upstream checks it); requests without one are served exactly as before.
       resourceIndicators: {
@@ -283,7 +300,9 @@ function createProvider(issuer: string, settings: ProviderSettings) {
     pkce: { required: () => true },
     // By default a refresh token needs the offline_access scope, which oidc-provider also silently drops
     // unless prompt=consent is sent. Real upstreams issue one anyway, so always issue it to our client.
-    issueRefreshToken: async (_ctx: unknown, client: { clientId: string }) => client.clientId === settings.clientId || settings.dynamicRegistration === true,
+    issueRefreshToken: async (_ctx: unknown, client: { clientId: string }) =>
+      client.clientId === settings.clientId || settings.dynamicRegistration === true || (settings.clientIdMetadataDocuments !== undefined && client.clientId.startsWith('https://')),
+    ...(settings.clientIdMetadataDocuments ? { fetch: settings.clientIdMetadataDocuments.fetch } : {}),
     // The default rotates a confidential client's refresh token only after 70% of its lifetime has passed,
     // i.e. practically never in a test. Always rotating makes the proxy prove it stores the new token.
     // Reusing a rotated (consumed) token is treated as theft: oidc-provider revokes the whole grant.

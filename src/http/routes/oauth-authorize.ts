@@ -1,4 +1,5 @@
 import express, { Router, type Response } from 'express';
+import { authorizationOrigins } from '../../providers/authorization-origins.js';
 import type { KeyService } from '../../keys/key-service.js';
 import { validateAuthorizationRequest } from '../../oauth-server/authorize-request.js';
 import { startAuthorization } from '../../oauth-server/authorize.js';
@@ -47,7 +48,6 @@ export function sendOutcome(res: Response, cookies: SignInCookies, outcome: Sign
 /** GET /oauth/authorize (validate, consent page or straight back) and POST /oauth/authorize/decision. */
 export function oauthAuthorizeRouter(deps: AuthorizeRouteDeps): Router {
   const router = Router();
-  const upstreamOrigins = deps.registry.providers.flatMap((p) => (p.auth === 'oauth2' ? [new URL(p.authorization_url).origin] : []));
 
   const pageError = (res: Response, err: unknown): boolean => {
     if (err instanceof AuthorizationPageError) {
@@ -73,7 +73,7 @@ export function oauthAuthorizeRouter(deps: AuthorizeRouteDeps): Router {
         sendOutcome(res, deps.cookies, outcome);
         return;
       }
-      sendSignInPage(res, 200, consentPage(outcome), [...upstreamOrigins, cspSourceFor(request.redirectUri)]);
+      sendSignInPage(res, 200, consentPage(outcome), [...(await authorizationOrigins(deps.registry, 'sign-in')), cspSourceFor(request.redirectUri)]);
     } catch (err) {
       if (!pageError(res, err)) throw err;
     }

@@ -15,6 +15,8 @@ export interface DiscoveredAuthorization {
   /** The protected resource's `scopes_supported` (RFC 9728 §2): what to ask for when the operator named none. */
   resourceScopes: string[] | undefined;
   tokenAuthMethods: string[] | undefined;
+  /** `client_id_metadata_document_supported`: the server fetches a client's metadata from its URL client_id. */
+  clientIdMetadataDocuments: boolean;
 }
 
 export interface DiscoveryOptions {
@@ -40,6 +42,7 @@ const ServerMetadata = z.looseObject({
   scopes_supported: z.array(z.string()).optional(),
   token_endpoint_auth_methods_supported: z.array(z.string()).optional(),
   code_challenge_methods_supported: z.array(z.string()).optional(),
+  client_id_metadata_document_supported: z.boolean().optional(),
 });
 
 /**
@@ -130,6 +133,7 @@ export async function discoverAuthorization(mcpUrl: string, options: DiscoveryOp
       scopesSupported: m.scopes_supported,
       resourceScopes,
       tokenAuthMethods: m.token_endpoint_auth_methods_supported,
+      clientIdMetadataDocuments: m.client_id_metadata_document_supported === true,
     };
   }
   throw new DiscoveryError(`no authorization server metadata found for ${issuer.href}`);

@@ -4,11 +4,14 @@ import type { AddressPolicy } from '../../outbound/address-policy.js';
 import type { OAuth2ProviderDefinition } from '../../providers/schema.js';
 import { forgetRegistration, registeredClient } from './client-registration.js';
 import type { ProviderRegistry } from '../../providers/registry.js';
+import { clientMetadataDocumentUrl } from './client-metadata-document.js';
 import { discoverAuthorization, DiscoveryError } from './oauth-discovery.js';
 
 export interface McpOAuthDeps {
   pool: Pool;
   cipher: Cipher;
+  /** PUBLIC_URL: when HTTPS, our Client ID Metadata Document URL can be the client_id. */
+  publicUrl: string;
   /** Where the connect flow comes back: `${PUBLIC_URL}/api/connect/<id>/callback`. */
   redirectUri: (providerId: string) => string;
   timeoutMs: number;
@@ -36,7 +39,13 @@ export async function resolveMcpOAuthProvider(provider: OAuth2ProviderDefinition
   // MCP authorization "Scope Selection": the operator's scopes, else what the resource says it supports.
   const scopes = provider.scopes.length > 0 ? provider.scopes : (found.resourceScopes ?? []);
   let client = { clientId: provider.client_id, clientSecret: provider.client_secret, tokenAuth: provider.token_auth };
-  if (!provider.client_id) {
+  // The operator's client first; else our metadata document where the server takes one (nothing to
+  // register or lose); else RFC 7591 registration, persisted once for every user and instance.
+  const documentUrl = found.clientIdMetadataDocuments ? clientMetadataDocumentUrl(deps.publicUrl, provider.id) : undefined;
+  if (!provider.client_id && documentUrl) {
+    // A public client: PKCE protects the code, and the token request carries only client_id.
+    client = { clientId: documentUrl, clientSecret: undefined, tokenAuth: 'client_secret_post' };
+  } else if (!provider.client_id) {
     if (!found.registrationEndpoint) throw new DiscoveryError(`${found.issuer} supports no dynamic client registration; set client_id for ${provider.id}`);
     client = await registeredClient(deps.pool, deps.cipher, {
       providerId: provider.id,
@@ -50,7 +59,7 @@ export async function resolveMcpOAuthProvider(provider: OAuth2ProviderDefinition
   }
   return {
     ...provider,
-    mcp: { ...mcp, registeredClient: !provider.client_id },
+    mcp: { ...mcp, registeredClient: !provider.client_id && !documentUrl, metadataDocumentClient: !provider.client_id && documentUrl !== undefined },
     authorization_url: checkedEndpoint(found.authorizationEndpoint, origin, 'authorization endpoint'),
     token_url: checkedEndpoint(found.tokenEndpoint, origin, 'token endpoint'),
     revocation_url: found.revocationEndpoint ? checkedEndpoint(found.revocationEndpoint, origin, 'revocation endpoint') : undefined,

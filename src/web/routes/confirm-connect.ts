@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import { authorizationOrigins } from '../../providers/authorization-origins.js';
 import { findPendingConnect, type PendingConnect } from '../../connections/connect-confirmation.js';
 import { confirmConnect } from '../../connections/connect-flow.js';
 import { AppError, TooManyRequestsError } from '../../errors.js';
@@ -28,9 +29,8 @@ export function confirmConnectRouter(deps: WebDeps & SessionDeps): Router {
   const router = Router();
   const visitor = loadVisitor(deps);
   const authenticator = createAuthenticator(deps.auth);
-  const upstreamOrigins = deps.registry.providers.flatMap((p) => (p.auth === 'oauth2' && 'authorization_url' in p ? [new URL(p.authorization_url).origin] : []));
 
-  const show = (res: Response, status: number, state: string, pending: PendingConnect, error?: string) => {
+  const show = async (res: Response, status: number, state: string, pending: PendingConnect, error?: string) => {
     const session = visitorOf(res).session;
     sendPage(
       res,
@@ -43,7 +43,7 @@ export function confirmConnectRouter(deps: WebDeps & SessionDeps): Router {
         sameUserSignedIn: session !== undefined && session.userId === pending.userId && sessionScopes(session).includes('connections'),
         error,
       }),
-      upstreamOrigins,
+      await authorizationOrigins(deps.registry),
     );
   };
 
@@ -51,7 +51,7 @@ export function confirmConnectRouter(deps: WebDeps & SessionDeps): Router {
     const state = typeof req.query.state === 'string' ? req.query.state : '';
     const pending = state ? await findPendingConnect(deps.pool, state) : undefined;
     if (!pending) return sendPage(res, 404, messagePage(GONE));
-    show(res, 200, state, pending);
+    await show(res, 200, state, pending);
   });
 
   router.post('/connect/confirm', parseForm, visitor, async (req, res) => {
@@ -61,7 +61,7 @@ export function confirmConnectRouter(deps: WebDeps & SessionDeps): Router {
     const pending = state ? await findPendingConnect(deps.pool, state) : undefined;
     if (!pending) return sendPage(res, 404, messagePage(GONE));
     const userId = await confirmingUser(req, res, pending);
-    if (typeof userId !== 'string') return show(res, userId.status, state, pending, userId.error);
+    if (typeof userId !== 'string') return await show(res, userId.status, state, pending, userId.error);
     const upstream = await confirmConnect(deps, state, userId, sha256(browserId as string));
     if (!upstream) return sendPage(res, 404, messagePage(GONE));
     res.set('Cache-Control', 'no-store').redirect(303, upstream);

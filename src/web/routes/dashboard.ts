@@ -1,4 +1,5 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
+import { authorizationOrigins } from '../../providers/authorization-origins.js';
 import { z } from 'zod';
 import { setApiKey } from '../../connections/api-keys.js';
 import { beginUpstreamLogin, oauthProvider } from '../../connections/connect-flow.js';
@@ -28,7 +29,6 @@ export function dashboardRouter(deps: WebDeps & SessionDeps): Router {
   const router = Router();
   const visitor = loadVisitor(deps);
   const form = [parseForm, visitor, signedIn, csrf];
-  const upstreamOrigins = deps.registry.providers.flatMap((p) => (p.auth === 'oauth2' ? [new URL(p.authorization_url).origin] : []));
   const oauthNames = deps.registry.providers.filter((p) => p.auth === 'oauth2').map((p) => p.name);
 
   /** The dashboard, as it is or with one form's error shown in place. */
@@ -44,7 +44,7 @@ export function dashboardRouter(deps: WebDeps & SessionDeps): Router {
       signedInKey: session.key ? { id: session.key.id, expiresAt: session.key.expiresAt } : null,
       ...extra,
     };
-    sendPage(res, status, dashboardPage(view), upstreamOrigins);
+    sendPage(res, status, dashboardPage(view), await authorizationOrigins(deps.registry));
   };
   const session = (res: Response) => visitorOf(res).session as NonNullable<ReturnType<typeof visitorOf>['session']>;
   const requireScope = (res: Response, scope: Scope) => {
