@@ -5,6 +5,8 @@ declare module 'autocannon' {
     connections?: number;
     duration?: number;
     amount?: number;
+    /** Seconds before a request counts as a timeout (autocannon's default: 10). */
+    timeout?: number;
     method?: string;
     headers?: Record<string, string>;
     body?: string;

@@ -32,6 +32,9 @@ const result = await new Promise<Parameters<Parameters<typeof autocannon>[1]>[1]
   instance = autocannon({
   url: `${spec.url}/mcp`,
   connections: spec.connections,
+  // A first call waits its turn for bcrypt (one at a time on 2 CPUs): a burst of them is slow by
+  // design, and a client that gave up after autocannon's default 10 s would count as an error.
+  timeout: 120,
   ...(spec.amount !== undefined ? { amount: spec.amount } : { duration: spec.duration ?? 10 }),
   method: 'POST',
   headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
