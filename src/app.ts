@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
-import proxyaddr from 'proxy-addr';
 import helmet from 'helmet';
 import { createAuthenticator } from './auth/authenticator.js';
 import { createBatchCharge } from './auth/batch-charge.js';
@@ -24,6 +23,7 @@ import { createIdpTokenVerifier } from './idp/token-verifier.js';
 import { requestLog } from './http/middleware/request-log.js';
 import { JSON_TYPES, requireJsonBody } from './http/middleware/require-json.js';
 import { helmetHeaders } from './http/security-headers.js';
+import { clientAddressOf, trustFunction } from './http/trust-proxy.js';
 import { auditRouter } from './http/routes/audit.js';
 import { clientMetadataDocumentRouter } from './http/routes/client-metadata-document.js';
 import { connectRouter } from './http/routes/connect.js';
@@ -56,15 +56,18 @@ import { oauthEndpoints } from './oauth-server/endpoints.js';
 import { OAUTH_SCOPES } from './oauth-server/scopes.js';
 import { upstreamLimits, type UpstreamLimits } from './outbound/limits.js';
 import type { ProviderRegistry } from './providers/registry.js';
-import { createUsageRecorder } from './usage/usage-recorder.js';
 import { signInCookies } from './web/cookies.js';
 import { connectCallbackRouter } from './web/routes/connect-callback.js';
 import { oauthAuthorizeRouter } from './web/routes/oauth-authorize.js';
 import { oauthSignInCallback } from './web/routes/oauth-sign-in-callback.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { httpMetrics } from './http/middleware/http-metrics.js';
+import { metricsRouter } from './http/routes/metrics.js';
+import { createUsageRecorder, type UsageRecorder } from './usage/usage-recorder.js';
 import { createWeb } from './web/web.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'publicUrl'>;
+  config: Pick<Config, 'publicUrl'> & Partial<Pick<Config, 'metricsToken' | 'trustProxy'>>;
   pool: Pool;
   cipher: Cipher;
   registry: ProviderRegistry;
@@ -98,10 +101,8 @@ export interface AppDeps {
  * The request listener for the HTTP server, plus what must run when the server stops (the last
  * usage and rate-limit writes).
  */
-export type App = ((req: IncomingMessage, res: ServerResponse) => void) & { close(): Promise<void> };
+export type App = ((req: IncomingMessage, res: ServerResponse) => void) & { close(): Promise<void>; readonly metrics: Metrics };
 
-/** Behind Fly's proxy, docker or a local reverse proxy, the client address is in X-Forwarded-For. */
-const TRUSTED_PROXIES = ['loopback', 'linklocal', 'uniquelocal'];
 
 /** JSON bodies above this are refused with 413 before they are parsed. */
 const BODY_LIMIT = '1mb';
@@ -109,7 +110,21 @@ const BODY_LIMIT = '1mb';
 /** Builds the HTTP app without listening (STYLE §8): main.ts listens, tests use port 0. */
 export function buildApp(deps: AppDeps): App {
   const { config, pool, cipher, registry, log } = deps;
-  const usage = createUsageRecorder({ db: pool, log, ...(deps.usageFlushMs ? { flushIntervalMs: deps.usageFlushMs } : {}) });
+  const metrics = createMetrics();
+  const recorder = createUsageRecorder({ db: pool, log, ...(deps.usageFlushMs ? { flushIntervalMs: deps.usageFlushMs } : {}) });
+  // Every counted tool call is also a metric: one place sees them all (REST, remote MCP, SDK path).
+  const usage: UsageRecorder = {
+    record(call) {
+      recorder.record(call);
+      metrics.toolCall(call);
+    },
+    flush: () => recorder.flush(),
+    start: () => recorder.start(),
+    stop: () => recorder.stop(),
+    get lastWrittenAt() {
+      return recorder.lastWrittenAt;
+    },
+  };
   const limits: LimitSettings = { ...DEFAULT_LIMITS, ...deps.limits };
   const upstream = upstreamLimits(pickUpstreamLimits(deps.limits));
   const keys = createKeyService(pool, deps.bcrypt ? { bcrypt: deps.bcrypt } : {});
@@ -137,10 +152,10 @@ export function buildApp(deps: AppDeps): App {
       : Promise.resolve(provider),
   );
   const remote = createRemoteTools({
-    registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, inFlight,
+    registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, inFlight, upstream: metrics.upstream,
     clientRejected: (providerId, err) => forgetRejectedClient(pool, registry, providerId, err),
   });
-  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, inFlight, remote });
+  const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, inFlight, remote, upstream: metrics.upstream });
   // The one way a presented key is checked, whichever route it arrives on.
   const keyCheck = createKeyCheck({ keys, refused });
   const endpoints = oauthEndpoints(config.publicUrl);
@@ -154,16 +169,27 @@ export function buildApp(deps: AppDeps): App {
     challenge: `Bearer realm="mcp-oauth-proxy", resource_metadata="${endpoints.resourceMetadata}", scope="${(resourceAuth?.scopes ?? OAUTH_SCOPES).join(' ')}"`,
   };
   const mcpAuth = authenticate(authDeps, mcpAuthOptions);
-  const trust = proxyaddr.compile(TRUSTED_PROXIES);
+  // Only the configured proxies may name the client (TRUST_PROXY; default: loopback only).
+  const trustProxy = config.trustProxy ?? ['loopback'];
+  const trust = trustFunction(trustProxy);
   const mcpEndpoint = createMcpEndpoint({
     publicUrl: config.publicUrl,
     authenticate: createAuthenticator(authDeps, mcpAuthOptions),
     chargeBatch: createBatchCharge(authDeps),
-    clientAddress: (req) => proxyaddr(req, trust),
-    fast: createFastDispatcher({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, inFlight, remote }),
+    clientAddress: (req) => clientAddressOf(req, trust),
+    fast: createFastDispatcher({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, inFlight, remote, upstream: metrics.upstream }),
     sdk: mcp,
     securityHeaders: helmetHeaders(),
     log,
+    observe: metrics.route('POST', '/mcp'),
+  });
+  metrics.watch({
+    pool,
+    caches: { key_proofs: keys.cache, connections: connections.stats },
+    bcrypt: keys.bcrypt,
+    refreshes: tokens.refreshes,
+    refusals: () => ({ key: limiter.refusals, failed_auth_address: refused.refusals, registration_address: registrations.refusals }),
+    syncedAt: () => ({ rate_limits: usageSync.lastSyncedAt, tool_usage: recorder.lastWrittenAt }),
   });
   const cookies = signInCookies(config.publicUrl);
   const idpLogin = deps.idp && createIdpLogin({ pool, cipher, publicUrl: config.publicUrl, idp: deps.idp });
@@ -173,10 +199,12 @@ export function buildApp(deps: AppDeps): App {
 
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', TRUSTED_PROXIES.join(', '));
+  app.set('trust proxy', trust);
   app.use(helmet());
+  app.use(httpMetrics(metrics));
   app.use(requestLog(log));
   app.use(checkUrl);
+  app.use(metricsRouter({ metrics, token: config.metricsToken }));
   // OAuth endpoints parse their own (smaller, form-encoded) bodies, so they come before the JSON parser.
   app.use(oauthMetadataRouter({ endpoints, authorization: resourceAuth }));
   app.use(oauthRegisterRouter({ pool, log }));
@@ -208,6 +236,7 @@ export function buildApp(deps: AppDeps): App {
     else app(req, res);
   };
   return Object.assign(listener, {
+    metrics,
     // Call after the server has drained, so the last calls' counts are in the final writes.
     close: async () => {
       connections.close();

@@ -1,7 +1,7 @@
+import http from 'node:http';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createCipher } from './crypto/cipher.js';
-import { loadOrCreateDevKey } from './crypto/dev-key.js';
+import { configuredCipher } from './crypto/configured-cipher.js';
 import type { EmbeddedDatabase } from './db/embedded.js';
 import { runMigrations } from './db/migrate.js';
 import { createPool } from './db/pool.js';
@@ -10,6 +10,7 @@ import { startHousekeeping } from './housekeeping.js';
 import { createHttpServer } from './http/server.js';
 import { decideDemo, DEMO_PROVIDER_ID, demoProvider, selfUrl } from './demo/demo-provider.js';
 import { connectIdp } from './idp/idp.js';
+import { metricsListener } from './http/routes/metrics.js';
 import { createLogger } from './log.js';
 import { loadProviders, ProvidersFileError } from './providers/load.js';
 import { createRegistry } from './providers/registry.js';
@@ -62,8 +63,7 @@ async function main(): Promise<void> {
     log.info({ issuer: idp.settings.issuer, audience: idp.settings.audience, login: Boolean(idp.settings.client) }, 'identity provider connected');
   }
 
-  const key = config.encryptionKey ?? (await loadOrCreateDevKey(config.dataDir, log));
-  const cipher = createCipher(key);
+  const cipher = await configuredCipher(config, log);
 
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
@@ -94,9 +94,15 @@ async function main(): Promise<void> {
   // Timeouts on purpose (slow clients, load balancers' keep-alive): see src/http/server.ts.
   const server = createHttpServer();
   server.on('request', app);
-  const housekeeping = startHousekeeping(pool, log);
+  const housekeeping = startHousekeeping(pool, log, { retention: config.retention });
 
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  // Its own port, so that /metrics is never reachable through the public one by accident.
+  const metricsServer = config.metricsPort === undefined ? undefined : http.createServer(metricsListener(app.metrics));
+  if (metricsServer) {
+    await new Promise<void>((resolve) => metricsServer.listen(config.metricsPort, config.host, resolve));
+    log.info({ port: (metricsServer.address() as { port: number }).port }, 'serving GET /metrics on its own port');
+  }
   log.info(
     { url: config.publicUrl, providers: providers.providers.map((p) => p.id), tools: providers.tools.length },
     `mcp-oauth-proxy listening on ${config.host}:${config.port}`,
@@ -108,6 +114,8 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     await housekeeping.stop();
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
     server.closeIdleConnections();
     await new Promise((resolve) => server.close(resolve));
     // After the server has drained, so the last calls' counts are in the final writes.

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.js';
+import { sweep } from '../db/sweep.js';
 import type { AuditDetail, NewAuditEvent } from './events.js';
 
 export interface AuditEvent {
@@ -12,7 +13,7 @@ export interface AuditEvent {
   detail: AuditDetail;
 }
 
-/** Events are kept this long; housekeeping deletes older ones. */
+/** Events are kept this long by default (RETENTION_AUDIT_DAYS); housekeeping deletes older ones. */
 export const AUDIT_RETENTION_DAYS = 365;
 const MAX_USER_AGENT = 512;
 
@@ -49,7 +50,7 @@ export async function listAuditEvents(db: Queryable, userId: string, page: { lim
   return rows.map((r) => ({ id: r.id, at: r.at, type: r.type, keyPrefix: r.key_prefix, ip: r.ip, userAgent: r.user_agent, detail: r.detail }));
 }
 
-export async function deleteOldAuditEvents(db: Queryable): Promise<number> {
-  const { rowCount } = await db.query(`DELETE FROM audit_events WHERE at < now() - make_interval(days => $1)`, [AUDIT_RETENTION_DAYS]);
-  return rowCount ?? 0;
+export async function deleteOldAuditEvents(db: Queryable, days = AUDIT_RETENTION_DAYS): Promise<number> {
+  if (days <= 0) return 0;
+  return sweep(db, 'audit_events', 'at < now() - make_interval(days => $1)', [days]);
 }

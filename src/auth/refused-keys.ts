@@ -28,6 +28,8 @@ export interface RefusedKeys {
   admit(address: string | undefined, publicId: string, now?: number): (outcome: CheckOutcome) => void;
   /** Counts a refusal that cost nothing (a malformed key, a known key no longer valid); throws when the address is blocked. */
   refusedFree(address: string | undefined, now?: number): void;
+  /** Requests answered 429 by this limiter since start (for /metrics). */
+  readonly refusals: number;
 }
 
 /** `failed`: the check could not finish (database down): neither good nor refused. */
@@ -85,17 +87,23 @@ export function createRefusedKeys(limits: RefusedKeyLimits): RefusedKeys {
     }
   }
 
+  let refusals = 0;
   const blocked = (now: number): TooManyRequestsError => {
+    refusals += 1;
     const wait = secondsUntilReset(now, limits.windowSeconds);
     return new TooManyRequestsError(`Too many invalid API keys from your address. Try again in ${wait} s.`, wait);
   };
 
   return {
+    get refusals() {
+      return refusals;
+    },
     admit(address, publicId, now = Date.now()) {
       const entry = entryOf(address, now);
       const isBlocked = entry.refused >= limits.limit;
       if (isBlocked && ((entry.ids.get(publicId) ?? 0) > 0 || entry.extra >= limits.limit)) throw blocked(now);
       if (entry.inFlight >= (isBlocked ? 1 : limits.inFlight)) {
+        refusals += 1;
         throw new TooManyRequestsError('Too many API keys are being checked at once from your address. Try again in 1 s.', 1);
       }
       if (isBlocked) entry.extra += 1;

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../config.js';
+import { configuredCipher } from '../crypto/configured-cipher.js';
 import { createLogger } from '../log.js';
 import { UsageError, type AdminCommand } from './admin/command.js';
 import { openAdminDatabase } from './admin/database.js';
@@ -50,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr);
   const db = await openAdminDatabase(config, log);
   try {
-    return await command.run({ pool: db.pool, out }, args);
+    return await command.run({ pool: db.pool, out, cipher: () => configuredCipher(config, log) }, args);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     err(`${command.name}: ${e.message}`);

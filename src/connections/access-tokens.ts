@@ -47,7 +47,15 @@ export interface AccessTokenSource {
   get(userId: string, provider: OAuth2ProviderDefinition, actor: Actor, deadline?: Deadline): Promise<string>;
   /** After the upstream answered 401 to `rejected`: refresh (once, shared) and return the new token. */
   refreshAfterRejection(userId: string, provider: OAuth2ProviderDefinition, rejected: string, actor: Actor, deadline?: Deadline): Promise<string>;
+  /**
+   * Token requests since start by outcome (for /metrics): `ok`, `invalid_grant` (the user must
+   * reconnect), `transient`, `rejected` (see TokenRequestError), `error` (anything else), and
+   * `busy` (no slot or lock in time, so no request was made).
+   */
+  readonly refreshes: Readonly<Record<RefreshOutcome, number>>;
 }
+
+export type RefreshOutcome = 'ok' | 'invalid_grant' | 'transient' | 'rejected' | 'error' | 'busy';
 
 export interface AccessTokenDeps {
   pool: Pool;
@@ -83,6 +91,7 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
   const inFlight = new Map<string, Promise<string>>();
   const lockWaitMs = deps.limits.tokenTimeoutMs + LOCK_SLACK_MS;
   const slots = createRefreshSlots(deps.limits.refreshConcurrency);
+  const refreshes: Record<RefreshOutcome, number> = { ok: 0, invalid_grant: 0, transient: 0, rejected: 0, error: 0, busy: 0 };
 
   function decryptAccess(row: ConnectionRow): string {
     return deps.cipher.decrypt(row.accessTokenEnc, connectionAad(row.userId, row.providerId));
@@ -131,6 +140,7 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
     // and then for the row lock within one budget, so the cap adds no time to the wait's bound.
     const started = Date.now();
     const release = urgency === 'due' ? slots.tryTake() : await slots.take(deadline.cap(lockWaitMs));
+    if (!release) refreshes.busy += 1;
     if (!release) throw new RefreshBusyError(`too many token refreshes are under way; your ${provider.name} access could not be refreshed in time`);
     try {
       // 0 would mean NOWAIT: a 'required' refresh always waits at least a moment for the lock.
@@ -167,7 +177,9 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
         let tokens;
         try {
           tokens = await refreshTokens(provider, deps.cipher.decrypt(row.refreshTokenEnc, aad), tokenTimeout(urgency, deadline));
+          refreshes.ok += 1;
         } catch (err) {
+          refreshes[err instanceof TokenRequestError ? err.kind : 'error'] += 1;
           if (!(err instanceof TokenRequestError) || err.kind !== 'invalid_grant') throw err;
           // Marked while the lock is held: a reconnect that lands right after must not be marked too.
           await markReauthRequired(tx, userId, provider.id);
@@ -188,6 +200,7 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
       connectionChanged(userId, provider.id);
     } catch (err) {
       if (!isLockNotAvailable(err)) throw err;
+      refreshes.busy += 1;
       // NOWAIT ('due') finds another instance refreshing right now; a 'required' wait outlasted the bound.
       throw new RefreshBusyError(`a refresh of your ${provider.name} access already under way did not finish in time`);
     }
@@ -207,6 +220,7 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
   }
 
   return {
+    refreshes,
     async get(userId, provider, actor, deadline = NO_DEADLINE) {
       const row = usableRow(await deps.connections.find(userId, provider.id), provider);
       const current = decryptAccess(row);

@@ -268,7 +268,7 @@ export function recordConnected(db: Queryable, c: { userId: string; providerId: 
 }
 
 /** The PKCE verifier is bound to who started the login, so a state row cannot be re-pointed. */
-function verifierAad(userId: string | null, authorizationRequestId: string | null, webBindingHash: Buffer | null): string {
+export function verifierAad(userId: string | null, authorizationRequestId: string | null, webBindingHash: Buffer | null): string {
   if (userId !== null) return `state:${userId}`;
   if (authorizationRequestId !== null) return `state:authorization:${authorizationRequestId}`;
   return `state:web:${webBindingHash?.toString('hex') ?? ''}`;

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.js';
+import { entriesWithin } from '../memory-budget.js';
 import { onConnectionChange } from './connection-changes.js';
 import { findConnection, type ConnectionRow } from './connection-store.js';
 
@@ -8,7 +9,12 @@ import { findConnection, type ConnectionRow } from './connection-store.js';
  * unseen here: the same bound as a revoked API key (5 s).
  */
 export const CONNECTION_CACHE_TTL_MS = 5_000;
-const MAX_ENTRIES = 10_000;
+/**
+ * A cached row is ~1.8 KB of heap (measured). 5 % of the heap limit: ~120,000 rows on a 4 GB heap,
+ * ~7,000 on 256 MB; the TTL bounds it anyway to the distinct users calling within 5 s.
+ */
+const HEAP_SHARE = 0.05;
+const BYTES_PER_ENTRY = 1_800;
 
 /**
  * Reads the connection a tool call needs, from memory when it was read moments ago, so a warm
@@ -23,21 +29,28 @@ export interface ConnectionReader {
   forget(userId: string, providerId: string): void;
   /** Stops listening for changes (when the app stops). */
   close(): void;
+  /** Lookups since start and the entries held now (for /metrics). */
+  readonly stats: { readonly hits: number; readonly misses: number; readonly size: number };
 }
 
-export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_TTL_MS): ConnectionReader {
+export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_TTL_MS, maxEntries = entriesWithin(HEAP_SHARE, BYTES_PER_ENTRY)): ConnectionReader {
   const entries = new Map<string, { row: ConnectionRow; until: number }>();
   // Reads in flight per key, marked when the row changes meanwhile: such a read may have fetched
   // the row as it was before the change, so it must not be cached. Kept only while reads are in
   // flight, so it is bounded by concurrency rather than by every key ever changed.
   const inFlight = new Map<string, { reads: number; changed: boolean }>();
   const keyOf = (userId: string, providerId: string): string => `${userId}\u0000${providerId}`;
+  const lookups = { hits: 0, misses: 0 };
 
   const reader: ConnectionReader = {
     async find(userId, providerId) {
       const key = keyOf(userId, providerId);
       const cached = entries.get(key);
-      if (cached && cached.until > Date.now()) return cached.row;
+      if (cached && cached.until > Date.now()) {
+        lookups.hits += 1;
+        return cached.row;
+      }
+      lookups.misses += 1;
       entries.delete(key);
       let flight = inFlight.get(key);
       if (!flight) inFlight.set(key, (flight = { reads: 0, changed: false }));
@@ -50,7 +63,7 @@ export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_T
         if (flight.reads === 0) inFlight.delete(key);
       }
       if (row && !row.reauthRequiredAt && !flight.changed) {
-        if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value as string);
+        if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string);
         entries.set(key, { row, until: Date.now() + ttlMs });
       }
       return row;
@@ -64,6 +77,17 @@ export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_T
     close() {
       unsubscribe();
       entries.clear();
+    },
+    stats: {
+      get hits() {
+        return lookups.hits;
+      },
+      get misses() {
+        return lookups.misses;
+      },
+      get size() {
+        return entries.size;
+      },
     },
   };
   const unsubscribe = onConnectionChange((userId, providerId) => reader.forget(userId, providerId));

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/pool.js';
+import { sweep } from '../db/sweep.js';
 
 /** How long a user has to finish the upstream login (RFC 6749 §10.12 wants states short-lived). */
 export const STATE_TTL_SECONDS = 600;
@@ -85,23 +86,10 @@ export async function consumeState(db: Queryable, state: string, providerId: str
     : undefined;
 }
 
-/** Rows per DELETE: a large backlog is cleared in short transactions, not one long one. */
-const SWEEP_BATCH = 1_000;
-
 /**
- * Removes states nobody came back for; returns how many. Safe on several instances at once:
- * SKIP LOCKED makes each sweeper pass over rows another sweeper (or a callback consuming its
- * state) has locked, so nobody waits on anybody and every row is deleted exactly once.
+ * Removes states nobody came back for (past their expiry plus `graceHours`); returns how many.
+ * Safe on several instances at once: see {@link sweep}.
  */
-export async function deleteExpiredStates(db: Queryable): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const { rowCount } = await db.query(
-      `DELETE FROM oauth_states WHERE state_hash IN (
-         SELECT state_hash FROM oauth_states WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED)`,
-      [SWEEP_BATCH],
-    );
-    total += rowCount ?? 0;
-    if ((rowCount ?? 0) < SWEEP_BATCH) return total;
-  }
+export async function deleteExpiredStates(db: Queryable, graceHours = 0): Promise<number> {
+  return sweep(db, 'oauth_states', 'expires_at <= now() - make_interval(hours => $1)', [graceHours]);
 }

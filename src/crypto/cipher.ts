@@ -11,8 +11,24 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 export interface Cipher {
   /** The id of the key new ciphertexts are written with. */
   readonly keyId: string;
+  /** The ids of every key this cipher can decrypt with (the current one first). */
+  readonly keyIds: readonly string[];
   encrypt(plaintext: string, associatedData?: string): string;
   decrypt(ciphertext: string, associatedData?: string): string;
+}
+
+/** A ciphertext written with a key this process does not have (see ENCRYPTION_KEYS). */
+export class UnknownKeyError extends Error {
+  override name = 'UnknownKeyError';
+  constructor(readonly keyId: string) {
+    super(`No encryption key with id ${keyId} is configured: add the key that wrote it to ENCRYPTION_KEYS (key ids are the first 8 hex digits of SHA-256 of the key)`);
+  }
+}
+
+/** The key id a ciphertext names (its second dot-separated part), or undefined when it is not one of ours. */
+export function keyIdOfCiphertext(ciphertext: string): string | undefined {
+  const [version, id] = ciphertext.split('.');
+  return version === 'v1' && id ? id : undefined;
 }
 
 const IV_BYTES = 12;
@@ -35,6 +51,7 @@ export function createCipher(current: Buffer, previous: Buffer[] = []): Cipher {
 
   return {
     keyId,
+    keyIds: [...keys.keys()],
     encrypt(plaintext, associatedData) {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', current, iv);
@@ -48,7 +65,8 @@ export function createCipher(current: Buffer, previous: Buffer[] = []): Cipher {
       const [version, id, payload, ...rest] = ciphertext.split('.');
       if (version !== 'v1' || !id || !payload || rest.length > 0) throw new Error('Unrecognised ciphertext format');
       const key = keys.get(id);
-      if (!key) throw new Error(`No encryption key with id ${id} is configured`);
+      // Loud on purpose: a missing key means a rotation dropped a key too early, never "no value".
+      if (!key) throw new UnknownKeyError(id);
       const raw = Buffer.from(payload, 'base64url');
       if (raw.length < IV_BYTES + TAG_BYTES) throw new Error('Ciphertext is truncated');
       // Pin the tag length: by default Node accepts tags as short as 4 bytes, which would let a

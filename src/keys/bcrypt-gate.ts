@@ -1,3 +1,4 @@
+import os from 'node:os';
 import bcrypt from 'bcrypt';
 
 /** bcrypt cost 10 ≈ 50-80 ms per hash here: slow for a guesser, paid once per key per instance. */
@@ -16,7 +17,15 @@ export interface BcryptGate {
   readonly counts: { readonly compares: number; readonly hashes: number };
 }
 
-export function createBcryptGate(maxConcurrent = 2): BcryptGate {
+/**
+ * One core fewer than the machine has (at least one): a burst of cold keys then cannot take every
+ * core from the event loop, so keys already verified keep being served in milliseconds while the
+ * burst is worked off (measured by `npm run bench:scale`: with both cores of a 2-CPU machine on
+ * bcrypt, a hot key's p99 went from ~30 ms to over 250 ms).
+ */
+export const DEFAULT_BCRYPT_CONCURRENCY = Math.max(1, Math.min(4, os.availableParallelism() - 1));
+
+export function createBcryptGate(maxConcurrent = DEFAULT_BCRYPT_CONCURRENCY): BcryptGate {
   let active = 0;
   const waiting: Array<() => void> = [];
   const counts = { compares: 0, hashes: 0 };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/pool.js';
+import { entriesWithin } from '../memory-budget.js';
 import { createBcryptGate, type BcryptGate } from './bcrypt-gate.js';
 import { generateKey, parseKey } from './key-format.js';
 import { findActiveKeyById, findActiveKeyForVerification, insertKey, type ApiKeyRecord, type RateLimitOverrides } from './key-store.js';
@@ -18,7 +19,12 @@ export const STATUS_TTL_MS = 5_000;
  * SHA-256 of a key stays in memory after its last use.
  */
 const PROOF_TTL_MS = 10 * 60_000;
-const MAX_PROOFS = 10_000;
+/**
+ * A proof with its key's status record is ~1.3 KB of heap (measured: ~640 B per proof entry, about
+ * as much per status). 5 % of the heap limit: ~160,000 keys on a 4 GB heap, ~10,000 on 256 MB.
+ */
+const PROOF_HEAP_SHARE = 0.05;
+const BYTES_PER_PROOF = 1_300;
 const PROOF_TOUCH_MS = 1_000;
 /** Forget marks only matter to reads in flight; reads never take this long. */
 const FORGET_MARK_TTL_MS = 60_000;
@@ -80,10 +86,13 @@ export interface KeyService {
   /** Fresh statuses read in one go by the usage sync; `undefined` = the key no longer works. */
   refreshed(read: StatusRead, statuses: ReadonlyArray<{ keyId: string; record: ApiKeyRecord | undefined }>): void;
   readonly bcrypt: BcryptGate['counts'];
+  /** Proof-cache lookups since start and the entries held now (for /metrics). */
+  readonly cache: { readonly hits: number; readonly misses: number; readonly size: number; readonly capacity: number };
 }
 
-export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate } = {}): KeyService {
+export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate; maxProofs?: number } = {}): KeyService {
   const bcrypt = options.bcrypt ?? createBcryptGate();
+  const maxProofs = options.maxProofs ?? entriesWithin(PROOF_HEAP_SHARE, BYTES_PER_PROOF);
   // Keyed by SHA-256 of the presented key: the cache must never hold usable secrets.
   const proofs = new Map<string, { keyId: string; until: number }>();
   const statuses = new Map<string, { record: ApiKeyRecord; checkedAt: number }>();
@@ -92,6 +101,7 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate }
   const coldChecks = new Map<string, Promise<ApiKeyRecord | undefined>>();
   const statusChecks = new Map<string, Promise<ApiKeyRecord | undefined>>();
   let epoch = 0;
+  const lookups = { hits: 0, misses: 0 };
 
   const digestOf = (presented: string): string => createHash('sha256').update(presented).digest('base64url');
 
@@ -114,7 +124,7 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate }
   }
 
   function remember(digest: string, keyId: string): void {
-    if (proofs.size >= MAX_PROOFS) {
+    if (proofs.size >= maxProofs) {
       // Map iteration order is insertion order and hits re-insert: drop the least recently used.
       const oldest = proofs.keys().next().value;
       if (oldest !== undefined) proofs.delete(oldest);
@@ -124,12 +134,17 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate }
 
   function provenKeyId(digest: string): string | undefined {
     const proof = proofs.get(digest);
-    if (!proof) return undefined;
+    if (!proof) {
+      lookups.misses += 1;
+      return undefined;
+    }
     const now = Date.now();
     if (proof.until <= now) {
       proofs.delete(digest);
+      lookups.misses += 1;
       return undefined;
     }
+    lookups.hits += 1;
     // Move to the most recent end at most once a second: a delete + set per request churns the
     // Map's backing store (old-generation garbage at thousands of calls a second), and LRU order
     // to the second is all eviction needs.
@@ -182,6 +197,18 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate }
 
   return {
     bcrypt: bcrypt.counts,
+    cache: {
+      get hits() {
+        return lookups.hits;
+      },
+      get misses() {
+        return lookups.misses;
+      },
+      get size() {
+        return proofs.size;
+      },
+      capacity: maxProofs,
+    },
     beginStatusRead,
     forget,
 

@@ -11,6 +11,8 @@ export interface IpLimiter {
   blockedFor(address: string | undefined, now?: number): number | undefined;
   /** Counts one event for `address`. */
   hit(address: string | undefined, now?: number): void;
+  /** How many times blockedFor() refused since start (for /metrics). */
+  readonly refusals: number;
 }
 
 /** Beyond this many tracked addresses the ones with ended windows are swept, then the oldest dropped. */
@@ -18,6 +20,7 @@ const MAX_TRACKED = 100_000;
 
 export function createIpLimiter(options: { limit: number; windowSeconds: number }): IpLimiter {
   const counts = new Map<string, { start: number; count: number }>();
+  let refusals = 0;
 
   function current(bucket: string, now: number): { start: number; count: number } | undefined {
     const entry = counts.get(bucket);
@@ -37,7 +40,12 @@ export function createIpLimiter(options: { limit: number; windowSeconds: number 
   return {
     blockedFor(address, now = Date.now()) {
       const entry = current(addressBucket(address), now);
-      return entry && entry.count >= options.limit ? secondsUntilReset(now, options.windowSeconds) : undefined;
+      if (!entry || entry.count < options.limit) return undefined;
+      refusals += 1;
+      return secondsUntilReset(now, options.windowSeconds);
+    },
+    get refusals() {
+      return refusals;
     },
     hit(address, now = Date.now()) {
       const bucket = addressBucket(address);

@@ -22,6 +22,8 @@ export interface KeyRateLimiter {
   drain(now?: number): UsageBatch;
   /** Applies a flush's outcome: the totals read back, or `undefined` when it failed (counts are kept for the next one). */
   settle(batch: UsageBatch, totals: ReadonlyMap<string, WindowTotals> | undefined): void;
+  /** How many requests take() refused since start (for /metrics). */
+  readonly refusals: number;
 }
 
 export interface RateDecision {
@@ -63,6 +65,7 @@ const IDLE_DROP_MS = 3_600_000;
 
 export function createKeyRateLimiter(): KeyRateLimiter {
   const usage = new Map<string, Usage>();
+  let refusals = 0;
 
   function roll(counter: Counter, start: number): void {
     if (counter.start === start) return;
@@ -88,11 +91,15 @@ export function createKeyRateLimiter(): KeyRateLimiter {
   const limitOf = (limits: KeyLimits, name: WindowName): number => (name === 'minute' ? limits.perMinute : limits.perHour);
 
   return {
+    get refusals() {
+      return refusals;
+    },
     take(keyId, limits, now = Date.now(), count = 1) {
       const u = usageOf(keyId, now);
       u.lastUsed = now;
       const over = WINDOWS.find((w) => used(u[w.name]) + count > limitOf(limits, w.name));
       if (!over) for (const w of WINDOWS) u[w.name].pending += count;
+      else refusals += 1;
       // Report the refusing window, else the one with the fewest requests left (the shorter on a tie).
       let report: (typeof WINDOWS)[number] = over ?? WINDOWS[0];
       if (!over) {

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.js';
+import { sweep } from '../db/sweep.js';
 import { KEY_COLUMNS, toRecord, type ApiKeyRecord, type KeyRow } from '../keys/key-store.js';
 import type { UsageBatch, WindowTotals } from './key-rate-limiter.js';
 
@@ -68,8 +69,5 @@ export async function syncUsage(db: Queryable, batch: UsageBatch): Promise<Synce
 
 /** Drops windows that ended more than five minutes ago. Safe to run on several instances at once. */
 export async function deleteEndedRateWindows(db: Queryable): Promise<number> {
-  const { rowCount } = await db.query(
-    `DELETE FROM key_rate_windows WHERE window_start + make_interval(secs => window_seconds) < now() - interval '5 minutes'`,
-  );
-  return rowCount ?? 0;
+  return sweep(db, 'key_rate_windows', `window_start + make_interval(secs => window_seconds) < now() - interval '5 minutes'`);
 }

@@ -9,6 +9,8 @@ export interface UsageSync {
   flush(): Promise<void>;
   /** Stops the timer and sends what is still counted (graceful shutdown). */
   stop(): Promise<void>;
+  /** When a sync last succeeded (or found nothing to send), ms since the epoch: /metrics shows the lag. */
+  readonly lastSyncedAt: number;
 }
 
 /**
@@ -20,10 +22,14 @@ export interface UsageSync {
 export function startUsageSync(deps: { pool: Pool; limiter: KeyRateLimiter; keys: KeyService; log: Logger; intervalMs: number }): UsageSync {
   let running: Promise<void> | undefined;
   let failures = 0;
+  let lastSyncedAt = Date.now();
 
   async function syncOnce(): Promise<void> {
     const batch = deps.limiter.drain();
-    if (batch.length === 0) return;
+    if (batch.length === 0) {
+      lastSyncedAt = Date.now();
+      return;
+    }
     const read = deps.keys.beginStatusRead();
     let synced;
     try {
@@ -36,6 +42,7 @@ export function startUsageSync(deps: { pool: Pool; limiter: KeyRateLimiter; keys
     }
     if (failures > 0) deps.log.info({ failures }, 'usage sync recovered');
     failures = 0;
+    lastSyncedAt = Date.now();
     deps.limiter.settle(batch, new Map<string, WindowTotals>(synced.map((s) => [s.keyId, s.totals])));
     deps.keys.refreshed(read, synced);
   }
@@ -51,6 +58,9 @@ export function startUsageSync(deps: { pool: Pool; limiter: KeyRateLimiter; keys
   timer.unref();
 
   return {
+    get lastSyncedAt() {
+      return lastSyncedAt;
+    },
     flush,
     async stop() {
       clearInterval(timer);

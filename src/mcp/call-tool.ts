@@ -13,6 +13,7 @@ import type { RegisteredTool } from '../providers/registry.js';
 import type { ApiKeyProviderDefinition, ProviderDefinition } from '../providers/schema.js';
 import type { UsageRecorder } from '../usage/usage-recorder.js';
 import { upstreamTimedOut } from '../outbound/exchange.js';
+import { observed, type UpstreamObserver } from '../outbound/observe.js';
 import { buildUpstreamRequest, UnsafeArgumentError, type UpstreamRequest } from '../upstreams/rest/build-request.js';
 import { MAX_RESULT_BYTES, sendUpstream, type UpstreamResponse } from '../upstreams/rest/send-request.js';
 
@@ -26,6 +27,8 @@ export interface ToolCallDeps {
   limits: Pick<UpstreamLimits, 'apiTimeoutMs' | 'callTimeoutMs'>;
   /** Caps on calls in flight per user and per key, per upstream (limits/in-flight.ts). */
   inFlight: InFlightLimiter;
+  /** Told about every upstream request (for /metrics). */
+  upstream?: UpstreamObserver | undefined;
 }
 
 const EXCERPT_CHARS = 500;
@@ -86,7 +89,9 @@ async function runUpstream(deps: ToolCallDeps, caller: Caller, tool: RegisteredT
   try {
     credentials = await deps.credentials.get(caller.userId, provider, caller, deadline);
     stage = 'request';
-    let response = await sendUpstream(provider, request, credentials, deadline.cap(deps.limits.apiTimeoutMs));
+    const send = (using: UpstreamCredentials): Promise<UpstreamResponse> =>
+      observed(deps.upstream, provider.id, () => sendUpstream(provider, request, using, deadline.cap(deps.limits.apiTimeoutMs)), (r) => r.status);
+    let response = await send(credentials);
     let note = '';
     if (response.status === 401) {
       // The upstream may revoke or expire a token before its stated expiry: refresh once and
@@ -96,7 +101,7 @@ async function runUpstream(deps: ToolCallDeps, caller: Caller, tool: RegisteredT
       stage = 'request';
       if (renewed) {
         credentials = renewed;
-        response = await sendUpstream(provider, request, credentials, deadline.cap(deps.limits.apiTimeoutMs));
+        response = await send(credentials);
         if (response.status === 401) {
           note = ' It refused a freshly refreshed token too: the account may lack permission for this; if it persists, reconnect.';
         }

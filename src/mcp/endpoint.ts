@@ -29,6 +29,8 @@ export interface McpEndpointDeps {
   /** Headers every response carries (the app's helmet headers), so this path is no less hardened. */
   securityHeaders: Readonly<Record<string, string>>;
   log: Logger;
+  /** Told about every finished request (for /metrics): status and seconds. */
+  observe?: ((status: number, seconds: number) => void) | undefined;
 }
 
 /** Whether a request is for this endpoint: `POST /mcp`, with or without a query string. */
@@ -128,6 +130,7 @@ export function createMcpEndpoint(deps: McpEndpointDeps): (req: IncomingMessage,
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      deps.observe?.(res.statusCode, ms / 1000);
       // Tool calls are counted in usage; their access-log lines are debug-level so the hot path
       // stays cheap (LOG_LEVEL=debug shows them). Refusals and failures are always logged.
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug';

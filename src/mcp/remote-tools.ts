@@ -13,6 +13,7 @@ import type { McpSettings } from '../providers/mcp-schema.js';
 import { createMcpClient, McpAnswerTooLargeError, McpHttpError, McpProtocolError, type McpClient, type McpTarget } from '../upstreams/mcp/mcp-client.js';
 import { createToolViewCache, listUpstreamTools, toToolView, type ToolView, type ToolViewCache } from '../upstreams/mcp/tool-view.js';
 import type { Caller } from '../auth/caller.js';
+import { observed, type UpstreamObserver } from '../outbound/observe.js';
 import { cutByDeadline, deadlineMessage } from './call-tool.js';
 
 export type McpProvider = ProviderDefinition & { mcp: McpSettings };
@@ -31,6 +32,8 @@ export interface RemoteToolsDeps {
   inFlight: InFlightLimiter;
   /** Called with a failed token request; true when it was our registered client being forgotten upstream. */
   clientRejected?: (providerId: string, err: unknown) => Promise<boolean>;
+  /** Told about every upstream request (for /metrics). */
+  upstream?: UpstreamObserver | undefined;
 }
 
 /** A user's tools on remote MCP servers (issue 12): listed per connection, calls forwarded as they are. */
@@ -71,13 +74,16 @@ export function createRemoteTools(options: RemoteToolsDeps): RemoteTools {
 
   /** A request with one refresh-and-retry after a 401 (the token may have died before its expiry). */
   async function request(caller: Caller, provider: McpProvider, credentials: UpstreamCredentials, method: string, params: Record<string, unknown>, deadline?: Deadline) {
+    // A JSON-RPC answer came back over HTTP 200; failures carry their status when they have one.
+    const send = (using: UpstreamCredentials) =>
+      observed(deps.upstream, provider.id, () => deps.client.request(target(caller, provider, using, deadline), method, params), () => 200, (err) => (err instanceof McpHttpError ? err.status : undefined));
     try {
-      return { answer: await deps.client.request(target(caller, provider, credentials, deadline), method, params), credentials };
+      return { answer: await send(credentials), credentials };
     } catch (err) {
       if (!(err instanceof McpHttpError && err.status === 401)) throw err;
       const renewed = await deps.credentials.renewAfterRejection(caller.userId, deps.registry.provider(provider.id) ?? provider, credentials, caller, deadline);
       if (!renewed) throw err;
-      return { answer: await deps.client.request(target(caller, provider, renewed, deadline), method, params), credentials: renewed };
+      return { answer: await send(renewed), credentials: renewed };
     }
   }
 

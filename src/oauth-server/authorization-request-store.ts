@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.js';
+import { sweep } from '../db/sweep.js';
 
 /** How long a user has from the consent page to the code (consent, upstream login, callback). */
 export const AUTHORIZATION_REQUEST_TTL_SECONDS = 600;
@@ -100,7 +101,6 @@ export async function consumeAuthorizationRequest(db: Queryable, id: string): Pr
   return rows[0] ? toPending(rows[0]) : undefined;
 }
 
-export async function deleteExpiredAuthorizationRequests(db: Queryable): Promise<number> {
-  const { rowCount } = await db.query('DELETE FROM oauth_authorization_requests WHERE expires_at <= now()');
-  return rowCount ?? 0;
+export async function deleteExpiredAuthorizationRequests(db: Queryable, graceHours = 0): Promise<number> {
+  return sweep(db, 'oauth_authorization_requests', 'expires_at <= now() - make_interval(hours => $1)', [graceHours]);
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.js';
+import { sweep } from '../db/sweep.js';
 import { newSecret, sha256 } from '../crypto/secrets.js';
 
 /** OAuth 2.1 §4.1.2 wants codes short-lived; a client redeems its code within a second or two. */
@@ -57,7 +58,6 @@ export async function consumeCode(db: Queryable, code: string): Promise<Authoriz
     : undefined;
 }
 
-export async function deleteExpiredCodes(db: Queryable): Promise<number> {
-  const { rowCount } = await db.query('DELETE FROM oauth_codes WHERE expires_at <= now()');
-  return rowCount ?? 0;
+export async function deleteExpiredCodes(db: Queryable, graceHours = 0): Promise<number> {
+  return sweep(db, 'oauth_codes', 'expires_at <= now() - make_interval(hours => $1)', [graceHours]);
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.js';
+import { sweep } from '../db/sweep.js';
 import { newSecret, sha256 } from '../crypto/secrets.js';
 
 /**
@@ -29,7 +30,6 @@ export async function findSessionUser(db: Queryable, value: string): Promise<{ u
   return row ? { userId: row.user_id, name: row.name } : undefined;
 }
 
-export async function deleteExpiredSessions(db: Queryable): Promise<number> {
-  const { rowCount } = await db.query('DELETE FROM oauth_sessions WHERE expires_at <= now()');
-  return rowCount ?? 0;
+export async function deleteExpiredSessions(db: Queryable, graceHours = 0): Promise<number> {
+  return sweep(db, 'oauth_sessions', 'expires_at <= now() - make_interval(hours => $1)', [graceHours]);
 }

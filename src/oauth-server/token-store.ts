@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.js';
+import { sweep } from '../db/sweep.js';
 import { newSecret, sha256 } from '../crypto/secrets.js';
 
 /** A grant: one token family, from one authorization code. */
@@ -152,13 +153,16 @@ export async function deleteAccessToken(db: Queryable, token: string): Promise<v
 }
 
 /** Expired tokens, and grants with nothing left in them (their code is long dead too). */
-export async function deleteExpiredTokens(db: Queryable): Promise<number> {
-  const access = await db.query('DELETE FROM oauth_access_tokens WHERE expires_at <= now()');
-  const refresh = await db.query('DELETE FROM oauth_refresh_tokens WHERE expires_at <= now()');
-  const grants = await db.query(
-    `DELETE FROM oauth_grants g WHERE g.created_at < now() - interval '1 day'
-        AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens t WHERE t.grant_id = g.id)
-        AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens r WHERE r.grant_id = g.id)`,
+export async function deleteExpiredTokens(db: Queryable, graceHours = 0): Promise<number> {
+  const expired = 'expires_at <= now() - make_interval(hours => $1)';
+  const access = await sweep(db, 'oauth_access_tokens', expired, [graceHours]);
+  const refresh = await sweep(db, 'oauth_refresh_tokens', expired, [graceHours]);
+  const grants = await sweep(
+    db,
+    'oauth_grants',
+    `created_at < now() - interval '1 day'
+       AND NOT EXISTS (SELECT 1 FROM oauth_access_tokens t WHERE t.grant_id = oauth_grants.id)
+       AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens r WHERE r.grant_id = oauth_grants.id)`,
   );
-  return (access.rowCount ?? 0) + (refresh.rowCount ?? 0) + (grants.rowCount ?? 0);
+  return access + refresh + grants;
 }

@@ -28,6 +28,8 @@ export interface UsageRecorder {
   start(): void;
   /** Stops the timer and writes what is pending (graceful shutdown). */
   stop(): Promise<void>;
+  /** When counts were last written (or nothing was pending), ms since the epoch: /metrics shows the lag. */
+  readonly lastWrittenAt: number;
 }
 
 export interface UsageRecorderOptions {
@@ -52,6 +54,7 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   let chain: Promise<void> = Promise.resolve();
   let busy = false;
   let timer: NodeJS.Timeout | undefined;
+  let lastWrittenAt = Date.now();
 
   function add(into: Map<string, UsageIncrement>, inc: UsageIncrement): void {
     const key = `${inc.userId}\u0000${inc.day}\u0000${inc.providerId}\u0000${inc.tool}`;
@@ -67,12 +70,16 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   }
 
   async function write(): Promise<void> {
-    if (pending.size === 0) return;
+    if (pending.size === 0) {
+      lastWrittenAt = Date.now();
+      return;
+    }
     const batch = pending;
     pending = new Map();
     const rows = [...batch.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, inc]) => inc);
     try {
       await addUsage(options.db, rows);
+      lastWrittenAt = Date.now();
     } catch (err) {
       // Put the counts back (merged with anything recorded meanwhile) for the next attempt.
       for (const inc of rows) add(pending, inc);
@@ -90,6 +97,9 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
   }
 
   return {
+    get lastWrittenAt() {
+      return lastWrittenAt;
+    },
     record(call) {
       add(pending, { userId: call.userId, day: utcDay(now()), providerId: call.providerId, tool: call.tool, ok: call.ok ? 1 : 0, error: call.ok ? 0 : 1 });
     },
@@ -98,7 +108,11 @@ export function createUsageRecorder(options: UsageRecorderOptions): UsageRecorde
       if (timer) return;
       timer = setInterval(() => {
         // A slow database must not stack up flushes: skip the tick while one is running.
-        if (busy || pending.size === 0) return;
+        if (busy) return;
+        if (pending.size === 0) {
+          lastWrittenAt = Date.now();
+          return;
+        }
         busy = true;
         void flush().finally(() => {
           busy = false;

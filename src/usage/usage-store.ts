@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.js';
+import { sweep } from '../db/sweep.js';
 import type { DayRange } from './days.js';
 
 /** Calls to add to one (user, day, provider, tool) counter. */
@@ -78,4 +79,11 @@ export async function usageReport(db: Queryable, filter: DayRange & { userId?: s
     [filter.from, filter.to, filter.userId ?? null, filter.providerId ?? null],
   );
   return rows;
+}
+
+/** Housekeeping: usage rows of days older than `days` (0 keeps every day). */
+export async function deleteOldUsage(db: Queryable, days: number): Promise<number> {
+  if (days <= 0) return 0;
+  // UTC days, as they were counted (usage/days.ts).
+  return sweep(db, 'tool_usage', "day < (now() AT TIME ZONE 'UTC')::date - $1::int", [days]);
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.js';
+import { sweep } from '../db/sweep.js';
 import { KEY_COLUMNS, toRecord, type ApiKeyRecord, type KeyRow } from '../keys/key-store.js';
 import { newSecret, sha256 } from '../crypto/secrets.js';
 
@@ -73,9 +74,5 @@ export async function moveSessionsToKey(db: Queryable, fromKeyId: string, toKeyI
 
 /** Housekeeping: sessions past either timeout. */
 export async function deleteExpiredWebSessions(db: Queryable): Promise<number> {
-  const { rowCount } = await db.query(
-    `DELETE FROM web_sessions WHERE expires_at <= now() OR last_seen_at <= now() - make_interval(secs => $1)`,
-    [IDLE_TIMEOUT_SECONDS],
-  );
-  return rowCount ?? 0;
+  return sweep(db, 'web_sessions', 'expires_at <= now() OR last_seen_at <= now() - make_interval(secs => $1)', [IDLE_TIMEOUT_SECONDS]);
 }

@@ -20,6 +20,8 @@ export interface AppProcessConfig {
   databaseUrl: string;
   /** base64 of the 32-byte key every instance of the deployment shares. */
   encryptionKey: string;
+  /** base64 of further keys that still decrypt (as later entries of ENCRYPTION_KEYS would). */
+  previousKeys?: string[];
   /** Raw providers, as in a providers file. */
   providers?: unknown[];
   usageFlushMs?: number;
@@ -39,6 +41,7 @@ if (!config?.databaseUrl || !config.encryptionKey) {
 const app = await startApp({
   databaseUrl: config.databaseUrl,
   encryptionKey: Buffer.from(config.encryptionKey, 'base64'),
+  previousKeys: (config.previousKeys ?? []).map((k) => Buffer.from(k, 'base64')),
   providers: config.providers ?? [],
   ...(config.usageFlushMs ? { usageFlushMs: config.usageFlushMs } : {}),
   ...(config.limits ? { limits: config.limits } : {}),

@@ -11,6 +11,7 @@ import type { DemoOptions } from '../../src/demo/demo-routes.js';
 import { connectIdp } from '../../src/idp/idp.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { createBcryptGate, type BcryptGate } from '../../src/keys/bcrypt-gate.js';
+import type { TrustProxy } from '../../src/http/trust-proxy.js';
 import type { LimitSettings } from '../../src/limits/settings.js';
 import { createLogger } from '../../src/log.js';
 import { parseProviders } from '../../src/providers/load.js';
@@ -41,6 +42,8 @@ export interface TestAppOptions {
   providers?: unknown[] | ((publicUrl: string) => Promise<unknown[]>);
   env?: Record<string, string>;
   encryptionKey?: Buffer;
+  /** Keys that still decrypt (an ENCRYPTION_KEYS rotation), after `encryptionKey`. */
+  previousKeys?: Buffer[];
   /** How the app fetches Client ID Metadata Documents (tests trust a local HTTPS server). */
   clientMetadataFetch?: AppDeps['clientMetadataFetch'];
   /** How often tool-call counts are written (default 100 ms). */
@@ -71,6 +74,10 @@ export interface TestAppOptions {
    * connected as main.ts does, so discovery and the JWKS are loaded before the app serves.
    */
   idpEnv?: Record<string, string> | ((publicUrl: string) => Record<string, string>);
+  /** METRICS_TOKEN: serve GET /metrics on the app's port to this bearer token. */
+  metricsToken?: string;
+  /** TRUST_PROXY as parsed (default: loopback, as in production). */
+  trustProxy?: TrustProxy;
   /** PUBLIC_URL from the listening URL (default: the same), e.g. its https:// form for features that need one. */
   publicUrl?: (url: string) => string;
 }
@@ -113,7 +120,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const registry = createRegistry(options.demo ? [...configured, demoProvider(options.publicUrl ? options.publicUrl(url) : url, url)] : configured);
   const pool = createPool(options.databaseUrl);
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
-  const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
+  const cipher = createCipher(options.encryptionKey ?? randomBytes(32), options.previousKeys ?? []);
   const bcrypt = options.bcrypt ?? createBcryptGate();
   const idpEnv = typeof options.idpEnv === 'function' ? options.idpEnv(url) : options.idpEnv;
   const idpSettings = idpEnv ? loadConfig({ ...idpEnv, PUBLIC_URL: url }).idp : undefined;
@@ -121,7 +128,11 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const app = buildApp({
     bcrypt,
     idp,
-    config: { publicUrl: options.publicUrl ? options.publicUrl(url) : url },
+    config: {
+      publicUrl: options.publicUrl ? options.publicUrl(url) : url,
+      ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
+      ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
+    },
     pool: appPool,
     cipher,
     registry,
@@ -246,6 +257,7 @@ export async function startAppWithUpstream(
     clientMetadataFetch?: AppDeps['clientMetadataFetch'];
     connectionCacheMs?: number;
     usageFlushMs?: number;
+    metricsToken?: string;
   } = {},
 ): Promise<{ app: TestApp; upstream: TestUpstream; db: TestDatabase; close(): Promise<void> }> {
   const db = await createTestDatabase();
@@ -257,6 +269,7 @@ export async function startAppWithUpstream(
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.connectionCacheMs !== undefined ? { connectionCacheMs: options.connectionCacheMs } : {}),
     ...(options.usageFlushMs !== undefined ? { usageFlushMs: options.usageFlushMs } : {}),
+    ...(options.metricsToken ? { metricsToken: options.metricsToken } : {}),
     providers: async (url) => {
       upstream = await startUpstream({
         ...options.upstream,

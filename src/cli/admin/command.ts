@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Cipher } from '../../crypto/cipher.js';
 import type { Pool } from '../../db/pool.js';
 
 /** What every admin command gets: the database and where to print. */
@@ -6,6 +7,8 @@ export interface AdminContext {
   pool: Pool;
   /** Prints one line to standard output. */
   out(line: string): void;
+  /** The server's cipher (ENCRYPTION_KEYS / ENCRYPTION_KEY), built only for commands that need it. */
+  cipher?: () => Promise<Cipher>;
 }
 
 /** One `npm run admin -- <name> …` command. Commands are listed in ./index.ts. */

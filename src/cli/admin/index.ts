@@ -2,6 +2,7 @@ import type { AdminCommand } from './command.js';
 import { createKeyCommand } from './create-key.js';
 import { listKeysCommand } from './list-keys.js';
 import { listUsersCommand } from './list-users.js';
+import { reencryptCommand } from './reencrypt.js';
 import { revokeKeyCommand } from './revoke-key.js';
 import { disableUserCommand, enableUserCommand } from './set-user-state.js';
 import { usageCommand } from './usage.js';
@@ -15,4 +16,5 @@ export const ADMIN_COMMANDS: readonly AdminCommand[] = [
   disableUserCommand,
   enableUserCommand,
   usageCommand,
+  reencryptCommand,
 ];

@@ -18,7 +18,9 @@ export class RegistrationError extends Error {
 const agent = new Agent({ keepAliveTimeout: 10_000, connections: 8 });
 const Registered = z.looseObject({ client_id: z.string().min(1), client_secret: z.string().min(1).optional(), token_endpoint_auth_method: z.string().optional() });
 
-const aad = (providerId: string, issuer: string): string => `mcp-client:${providerId}:${issuer}`;
+/** Binds a stored client secret to its (provider, issuer) row. */
+export const registrationAad = (providerId: string, issuer: string): string => `mcp-client:${providerId}:${issuer}`;
+const aad = registrationAad;
 
 async function stored(db: Queryable, cipher: Cipher, providerId: string, issuer: string): Promise<RegisteredClient | undefined> {
   const { rows } = await db.query<{ client_id: string; client_secret_enc: string | null; token_auth: string }>(
