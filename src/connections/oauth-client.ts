@@ -143,7 +143,7 @@ async function tokenRequest(provider: OAuth2ProviderDefinition, form: Record<str
     }
     throw new TokenRequestError(kind, `token endpoint refused the request (${detail})`);
   }
-  const parsed = TokenResponse.safeParse(json);
+  const parsed = TokenResponse.safeParse(tokenSetIn(provider, json));
   if (!parsed.success) throw new TokenRequestError('rejected', 'token endpoint returned no usable access_token');
   const t = parsed.data;
   // RFC 6749 §5.1: `scope` may be left out when it equals what was requested; an empty one says as little.
@@ -154,8 +154,19 @@ async function tokenRequest(provider: OAuth2ProviderDefinition, form: Record<str
     issuedAt,
     expiresAt: typeof t.expires_in === 'number' && t.expires_in > 0 ? new Date(issuedAt.getTime() + t.expires_in * 1000) : null,
     scopes: scopes?.length ? scopes : undefined,
-    accountId: accountIdOf(provider, t),
+    accountId: accountIdOf(provider, { ...t, ...(json as Record<string, unknown>) }),
   };
+}
+
+/** The object of the response that holds the token set: `token_response_path`'s when it has one, else the top. */
+function tokenSetIn(provider: OAuth2ProviderDefinition, json: unknown): unknown {
+  if (!provider.token_response_path) return json;
+  const nested = fieldAt(json, provider.token_response_path);
+  return typeof (nested as { access_token?: unknown } | undefined)?.access_token === 'string' ? nested : json;
+}
+
+function fieldAt(node: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((at, key) => (typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined), node);
 }
 
 /**
@@ -166,13 +177,14 @@ async function tokenRequest(provider: OAuth2ProviderDefinition, form: Record<str
  */
 export function classifyTokenError(status: number, error: string | undefined): TokenRequestError['kind'] {
   if (status >= 500 || status === 408 || status === 429 || error === 'server_error' || error === 'temporarily_unavailable') return 'transient';
-  if (error === 'invalid_grant' || error === 'bad_refresh_token') return 'invalid_grant';
+  // GitHub says `bad_refresh_token`, Slack `invalid_refresh_token`.
+  if (error === 'invalid_grant' || error === 'bad_refresh_token' || error === 'invalid_refresh_token') return 'invalid_grant';
   return 'rejected';
 }
 
 function accountIdOf(provider: OAuth2ProviderDefinition, response: Record<string, unknown>): string | null {
   if (provider.account_id_field) {
-    const value = provider.account_id_field.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], response);
+    const value = fieldAt(response, provider.account_id_field);
     if (typeof value === 'string' || typeof value === 'number') return String(value);
   }
   if (typeof response.id_token === 'string') {

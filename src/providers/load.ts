@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ownerrezPreset } from './presets/index.js';
+import { presets } from './presets/index.js';
 import { ProvidersFileSchema, type ProviderDefinition } from './schema.js';
 
 /** A providers file that cannot be used. Lists every problem, by provider and field. */
@@ -61,7 +61,7 @@ export function parseProviders(raw: unknown, env: NodeJS.ProcessEnv, source = 'p
 }
 
 function loadPresets(env: NodeJS.ProcessEnv): ProviderDefinition[] {
-  const usable = [ownerrezPreset].filter((preset) => {
+  const usable = presets.filter((preset) => {
     const names = [...JSON.stringify(preset).matchAll(PLACEHOLDER)].map((m) => m[1] as string);
     return names.every((name) => env[name]);
   });

@@ -78,6 +78,12 @@ export const OAuth2ProviderSchema = z.strictObject({
    * Without it, the `sub` of an OpenID Connect id_token is used when the upstream returns one.
    */
   account_id_field: z.string().min(1).optional(),
+  /**
+   * Where the token set sits in the token response when not at its top (Slack's user tokens:
+   * `authed_user`, beside the app's own bot token). A response whose object there carries no
+   * `access_token` (a refresh answer) is read from the top. `account_id_field` stays a path from the top.
+   */
+  token_response_path: z.string().regex(/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/, 'a dotted path of field names').optional(),
 });
 
 /** RFC 9110 §5.6.2 token: anything else is not a header name, and fetch would throw on every call. */
