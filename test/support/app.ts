@@ -6,6 +6,7 @@ import type { ConnectionStatus } from '../../src/connections/manage.js';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
+import { createBcryptGate, type BcryptGate } from '../../src/keys/bcrypt-gate.js';
 import type { LimitSettings } from '../../src/limits/settings.js';
 import { createLogger } from '../../src/log.js';
 import { parseProviders } from '../../src/providers/load.js';
@@ -21,6 +22,8 @@ export interface TestApp {
   pool: Pool;
   /** Every log line the app wrote, as raw JSON text. */
   logs: string[];
+  /** How many bcrypt compares and hashes the app's key service ran (its gate is injected for this). */
+  bcrypt: BcryptGate['counts'];
   close(): Promise<void>;
 }
 
@@ -52,6 +55,8 @@ export interface TestAppOptions {
   limits?: AppDeps['limits'];
   /** Listen on this port instead of a random one (a process restarted after a crash keeps its URL). */
   port?: number;
+  /** The bcrypt gate of the app's key service (default: a real one; tests wrap it to hold or count compares). */
+  bcrypt?: BcryptGate;
   /** PUBLIC_URL from the listening URL (default: the same), e.g. its https:// form for features that need one. */
   publicUrl?: (url: string) => string;
 }
@@ -93,7 +98,9 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const pool = createPool(options.databaseUrl);
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
+  const bcrypt = options.bcrypt ?? createBcryptGate();
   const app = buildApp({
+    bcrypt,
     config: { publicUrl: options.publicUrl ? options.publicUrl(url) : url },
     pool: appPool,
     cipher,
@@ -110,6 +117,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
     url,
     pool,
     logs,
+    bcrypt: bcrypt.counts,
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
