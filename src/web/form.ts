@@ -1,10 +1,11 @@
 import express, { type Request, type RequestHandler } from 'express';
-import { rejectNulInBody } from '../http/middleware/reject-nul.js';
+import { containsNul } from '../db/nul.js';
+import { InvalidRequestError } from '../errors.js';
 
 /** Form bodies of the web page: small, flat, urlencoded, and no NUL in any field. */
 export const parseForm: RequestHandler = (() => {
   const urlencoded = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 50 });
-  const noNul = rejectNulInBody();
+  const noNul: RequestHandler = (req, _res, next) => next(containsNul(req.body) ? new InvalidRequestError('Text fields must not contain NUL characters (U+0000).') : undefined);
   return (req, res, next) => urlencoded(req, res, (err?: unknown) => (err ? next(err) : noNul(req, res, next)));
 })();
 

@@ -33,6 +33,14 @@ export const SECRET_TABLES: readonly SecretTable[] = [
     aad: (row) => registrationAad(String(row.provider_id), String(row.issuer)),
   },
   {
+    // Short-lived (an IdP sign-in in progress), but a row may be mid-flight during a rotation.
+    table: 'idp_logins',
+    key: ['state_hash'],
+    context: [],
+    columns: ['code_verifier_enc'],
+    aad: () => 'idp-login',
+  },
+  {
     table: 'oauth_states',
     key: ['state_hash'],
     context: ['user_id', 'authorization_request_id', 'web_binding_hash'],

@@ -1,4 +1,4 @@
-import express, { Router, type Response } from 'express';
+import { Router, type Response } from 'express';
 import type { KeyCheck } from '../../auth/key-check.js';
 import { authorizationOrigins } from '../../providers/authorization-origins.js';
 import { validateAuthorizationRequest } from '../../oauth-server/authorize-request.js';
@@ -12,8 +12,8 @@ import { newSecret } from '../../crypto/secrets.js';
 import { SESSION_TTL_SECONDS } from '../../oauth-server/session-store.js';
 import type { SignInDeps, SignInOutcome } from '../../oauth-server/sign-in.js';
 import type { SignInCookies } from '../cookies.js';
-import { rejectNulInBody } from '../../http/middleware/reject-nul.js';
 import { consentPage, signInErrorPage } from '../pages/consent.js';
+import { parseForm } from '../form.js';
 import { sendPage } from '../respond.js';
 
 export interface AuthorizeRouteDeps extends SignInDeps {
@@ -64,7 +64,7 @@ export function oauthAuthorizeRouter(deps: AuthorizeRouteDeps): Router {
     }
   });
 
-  router.post('/oauth/authorize/decision', express.urlencoded({ extended: false, limit: '8kb' }), rejectNulInBody(), async (req, res) => {
+  router.post('/oauth/authorize/decision', parseForm, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const field = (name: string) => (typeof body[name] === 'string' ? (body[name] as string) : undefined);
     try {
