@@ -271,7 +271,7 @@ async function main(): Promise<void> {
     const mcpProxied = autocannon('mcp-oauth-proxy → remote MCP tools/call', `${serverUrl}/mcp`, { method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${reg.api_key}` }, body: proxiedCall }, { server: server.pid as number, upstream: mcpChild.pid as number });
     const direct = only ? skipped('upstream (skipped)') : autocannon('upstream GET /api/me (direct)', `${upstream.apiBaseUrl}/me`, { headers: { authorization: `Bearer ${token}` } });
     const baseline = only ? skipped('baseline (skipped)') : autocannon('baseline SDK server tools/call', `http://127.0.0.1:${baselinePort}/mcp`, { method: 'POST', headers: mcpHeaders, body: call });
-    const ours = autocannon('mcp-oauth-proxy tools/call', `${serverUrl}/mcp`, { method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${reg.api_key}` }, body: call });
+    const ours = autocannon('mcp-oauth-proxy tools/call', `${serverUrl}/mcp`, { method: 'POST', headers: { ...mcpHeaders, authorization: `Bearer ${reg.api_key}` }, body: call }, { server: server.pid as number });
     const rss = await peakRssMb(server.pid as number);
 
     const results = {
@@ -297,6 +297,7 @@ async function main(): Promise<void> {
       `server/baseline: ${results.ratio_server_over_baseline}×   server/direct: ${results.ratio_server_over_direct}×   server peak RSS: ${rss} MB\n`,
     );
     process.stdout.write(`remote MCP through this server / direct: ${results.ratio_remote_mcp_proxied_over_direct}×   added p50: ${results.remote_mcp_added_p50_ms} ms\n`);
+    process.stdout.write(`tools/call CPU ms per call: ${JSON.stringify(ours.cpu_ms_per_call ?? {})} (steadier than req/s on a shared machine)\n`);
     process.stdout.write(`remote MCP CPU ms per call: direct ${JSON.stringify(mcpDirect.cpu_ms_per_call ?? {})}, through this server ${JSON.stringify(mcpProxied.cpu_ms_per_call ?? {})}\n`);
     if (results.goals) {
       for (const g of results.goals) process.stdout.write(`${g.met ? 'met    ' : 'NOT MET'}  ${g.goal}: ${g.measured}\n`);

@@ -2,6 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import proxyaddr from 'proxy-addr';
 import helmet from 'helmet';
+import { createAuthenticator } from './auth/authenticator.js';
+import { createBatchCharge } from './auth/batch-charge.js';
+import { createKeyCheck } from './auth/key-check.js';
+import { createRefusedKeys } from './auth/refused-keys.js';
 import type { Config } from './config.js';
 import { createAccessTokenSource } from './connections/access-tokens.js';
 import { redirectUriFor } from './connections/connect-flow.js';
@@ -10,7 +14,7 @@ import { createCredentialSource } from './connections/credentials.js';
 import type { Cipher } from './crypto/cipher.js';
 import { demoRouter, type DemoOptions } from './demo/demo-routes.js';
 import type { Pool } from './db/pool.js';
-import { authenticate, createAuthenticator } from './http/middleware/authenticate.js';
+import { authenticate } from './http/middleware/authenticate.js';
 import { errorHandler, notFound } from './http/middleware/errors.js';
 import { requestLog } from './http/middleware/request-log.js';
 import { JSON_TYPES, requireJsonBody } from './http/middleware/require-json.js';
@@ -29,6 +33,7 @@ import { oauthMetadataRouter } from './http/routes/oauth-metadata.js';
 import { oauthRegisterRouter } from './http/routes/oauth-register.js';
 import { oauthSignInCallback } from './http/routes/oauth-sign-in-callback.js';
 import { oauthTokenRouter } from './http/routes/oauth-token.js';
+import type { BcryptGate } from './keys/bcrypt-gate.js';
 import { createCreationSlots } from './keys/creation-slots.js';
 import { createKeyService } from './keys/key-service.js';
 import { createIpLimiter } from './limits/ip-limiter.js';
@@ -76,6 +81,8 @@ export interface AppDeps {
    * when); the registry must then hold the `demo` provider.
    */
   demo?: DemoOptions;
+  /** The bcrypt gate keys are hashed and compared through (tests pass one to count compares). */
+  bcrypt?: BcryptGate;
 }
 
 /**
@@ -96,11 +103,11 @@ export function buildApp(deps: AppDeps): App {
   const usage = createUsageRecorder({ db: pool, log, ...(deps.usageFlushMs ? { flushIntervalMs: deps.usageFlushMs } : {}) });
   const limits: LimitSettings = { ...DEFAULT_LIMITS, ...deps.limits };
   const upstream = upstreamLimits(pickUpstreamLimits(deps.limits));
-  const keys = createKeyService(pool);
+  const keys = createKeyService(pool, deps.bcrypt ? { bcrypt: deps.bcrypt } : {});
   const creations = createCreationSlots();
   const limiter = createKeyRateLimiter();
   const usageSync = startUsageSync({ pool, limiter, keys, log, intervalMs: limits.syncIntervalMs });
-  const failedAuth = createIpLimiter({ limit: limits.failedAuthPerIp, windowSeconds: limits.failedAuthWindowSeconds });
+  const refused = createRefusedKeys({ limit: limits.failedAuthPerIp, windowSeconds: limits.failedAuthWindowSeconds, inFlight: limits.keyChecksInFlightPerIp });
   const registrations = createIpLimiter({ limit: limits.registrationsPerIpPerHour, windowSeconds: 3600 });
   // Tool calls read connections through this short-lived cache: a warm call touches no database.
   const connections = createConnectionReader(pool, deps.connectionCacheMs);
@@ -123,7 +130,9 @@ export function buildApp(deps: AppDeps): App {
     clientRejected: (providerId, err) => forgetRejectedClient(pool, registry, providerId, err),
   });
   const mcp = createMcpHandler({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote });
-  const authDeps = { keys, limiter, failedAuth, limits };
+  // The one way a presented key is checked, whichever route it arrives on.
+  const keyCheck = createKeyCheck({ keys, refused });
+  const authDeps = { keyCheck, limiter, limits };
   const auth = authenticate(authDeps);
   const endpoints = oauthEndpoints(config.publicUrl);
   // /mcp also takes this server's OAuth access tokens, and its 401s point at the resource metadata.
@@ -136,6 +145,7 @@ export function buildApp(deps: AppDeps): App {
   const mcpEndpoint = createMcpEndpoint({
     publicUrl: config.publicUrl,
     authenticate: createAuthenticator(authDeps, mcpAuthOptions),
+    chargeBatch: createBatchCharge(authDeps),
     clientAddress: (req) => proxyaddr(req, trust),
     fast: createFastDispatcher({ registry, credentials, usage, log, publicUrl: config.publicUrl, limits: upstream, remote }),
     sdk: mcp,
@@ -156,7 +166,7 @@ export function buildApp(deps: AppDeps): App {
   app.use(oauthMetadataRouter({ endpoints }));
   app.use(oauthRegisterRouter({ pool, log }));
   app.use(oauthTokenRouter({ pool, endpoints, log }));
-  app.use(oauthAuthorizeRouter({ ...signIn, clients, keys, cookies }));
+  app.use(oauthAuthorizeRouter({ ...signIn, clients, keyCheck, cookies }));
   if (deps.demo) app.use(demoRouter({ pool, publicUrl: config.publicUrl, options: deps.demo }));
   // Every /api route reads JSON: a body of any other type is a 400, never silently `{}`.
   app.use('/api', requireJsonBody);

@@ -1,4 +1,4 @@
-import type { Actor } from './actor.js';
+import type { Actor } from '../auth/actor.js';
 
 /** Every kind of audit event (the `type` a user reads back from GET /api/audit). */
 export const AUDIT_EVENT_TYPES = [

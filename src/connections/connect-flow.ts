@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Actor } from '../audit/actor.js';
+import type { Actor } from '../auth/actor.js';
 import { recordAudit } from '../audit/record.js';
 import type { Logger } from '../log.js';
 import type { Cipher } from '../crypto/cipher.js';

@@ -1,4 +1,4 @@
-import type { Actor } from '../audit/actor.js';
+import type { Actor } from '../auth/actor.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { ConnectionReader } from './connection-cache.js';
 import type { ApiKeyProviderDefinition, ProviderDefinition } from '../providers/schema.js';

@@ -1,4 +1,4 @@
-import type { Actor } from '../audit/actor.js';
+import type { Actor } from '../auth/actor.js';
 import { recordAudit } from '../audit/record.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Pool } from '../db/pool.js';

@@ -18,8 +18,11 @@ export function consentPage(view: ConsentView): string {
     client.kind === 'metadata_document'
       ? `<p>Identified by its metadata at <code>${escapeHtml(new URL(client.clientId).host)}</code>.</p>`
       : '';
+  // Desktop clients answer every 401 with this page, also a wrong API key in their settings, and
+  // mcp-remote keeps sending that key after the sign-in: this page is where the user can learn why.
   const loopbackWarning = isLoopbackRedirect(request.redirectUri)
-    ? '<p class="warn">This application receives the answer on your own computer (localhost). Continue only if you just started this sign-in yourself.</p>'
+    ? '<p class="warn">This application receives the answer on your own computer (localhost). Continue only if you just started this sign-in yourself.</p>' +
+      '<p><small>Did this page open by itself although your client is set up with an API key (for example Claude Desktop through mcp-remote with an Authorization header)? Then that key is wrong, expired or revoked, and signing in here will not fix it: replace the key in the client’s settings.</small></p>'
     : '';
 
   const sections: string[] = [];

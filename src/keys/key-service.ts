@@ -50,6 +50,13 @@ export interface PreparedKey {
   readonly secretHash: string;
 }
 
+/**
+ * Asked before a check that costs a lookup and possibly a bcrypt compare starts (not for one
+ * already running for the same presented key, which is shared): may throw to refuse it, and
+ * returns what to call with the check's outcome. The per-address refused-key limit lives behind it.
+ */
+export type ColdCheckAdmission = (publicId: string) => (outcome: 'accepted' | 'refused' | 'failed') => void;
+
 export interface KeyService {
   /**
    * Generates a secret and hashes it. bcrypt takes ~50–80 ms: doing it before the transaction
@@ -61,8 +68,11 @@ export interface KeyService {
   mint(db: Queryable, input: MintInput, prepared?: PreparedKey): Promise<MintedKey>;
   /** Warm path, no I/O at all: the key's record when it is proven and its status is fresh, else undefined. */
   peek(presented: string): ApiKeyRecord | undefined;
-  /** The key's record when `presented` is a working key, else undefined. Costs at most one query and one bcrypt. */
-  verify(presented: string): Promise<ApiKeyRecord | undefined>;
+  /**
+   * The key's record when `presented` is a working key, else undefined. Costs at most one query
+   * and one bcrypt; `admit` is asked before that cost is taken on (see {@link ColdCheckAdmission}).
+   */
+  verify(presented: string, admit?: ColdCheckAdmission): Promise<ApiKeyRecord | undefined>;
   /** Forget what is known about a key (after revoke, rotate or disable): its next use is checked again. */
   forget(keyId: string): void;
   /** Marks the start of a status read (see {@link refreshed}). */
@@ -193,7 +203,7 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate }
       return record && usable(record);
     },
 
-    async verify(presented) {
+    async verify(presented, admit) {
       const parsed = parseKey(presented);
       if (!parsed) return undefined;
       const digest = digestOf(presented);
@@ -207,7 +217,19 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate }
       }
       let check = coldChecks.get(digest);
       if (!check) {
-        check = coldCheck(presented, digest, parsed.publicId).finally(() => coldChecks.delete(digest));
+        const settle = admit?.(parsed.publicId);
+        check = coldCheck(presented, digest, parsed.publicId)
+          .then(
+            (record) => {
+              settle?.(record ? 'accepted' : 'refused');
+              return record;
+            },
+            (err: unknown) => {
+              settle?.('failed');
+              throw err;
+            },
+          )
+          .finally(() => coldChecks.delete(digest));
         coldChecks.set(digest, check);
       }
       const record = await check;

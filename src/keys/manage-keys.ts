@@ -1,4 +1,4 @@
-import type { Actor } from '../audit/actor.js';
+import type { Actor } from '../auth/actor.js';
 import { insertAuditEvent } from '../audit/audit-store.js';
 import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
 import { ForbiddenError, InvalidRequestError, NotFoundError } from '../errors.js';

@@ -11,8 +11,13 @@ import { secondsUntilReset, windowStart, WINDOWS, type WindowName } from './wind
  * overshoot by what the other N−1 instances admit for it between two syncs (see docs/api.md "Rate limits").
  */
 export interface KeyRateLimiter {
-  /** Counts one request unless the key is over a limit; the decision carries the header values. */
-  take(keyId: string, limits: KeyLimits, now?: number): RateDecision;
+  /**
+   * Counts `count` requests (default one) unless they do not all fit under every limit — all or
+   * nothing; the decision carries the header values.
+   */
+  take(keyId: string, limits: KeyLimits, now?: number, count?: number): RateDecision;
+  /** Takes back one request counted here and not sent yet (it was refused after all); false when already sent. */
+  untake(keyId: string, now?: number): boolean;
   /** Counts to flush: every key with unsent counts or used in the last minute. Marks them in flight. */
   drain(now?: number): UsageBatch;
   /** Applies a flush's outcome: the totals read back, or `undefined` when it failed (counts are kept for the next one). */
@@ -83,11 +88,11 @@ export function createKeyRateLimiter(): KeyRateLimiter {
   const limitOf = (limits: KeyLimits, name: WindowName): number => (name === 'minute' ? limits.perMinute : limits.perHour);
 
   return {
-    take(keyId, limits, now = Date.now()) {
+    take(keyId, limits, now = Date.now(), count = 1) {
       const u = usageOf(keyId, now);
       u.lastUsed = now;
-      const over = WINDOWS.find((w) => used(u[w.name]) >= limitOf(limits, w.name));
-      if (!over) for (const w of WINDOWS) u[w.name].pending += 1;
+      const over = WINDOWS.find((w) => used(u[w.name]) + count > limitOf(limits, w.name));
+      if (!over) for (const w of WINDOWS) u[w.name].pending += count;
       // Report the refusing window, else the one with the fewest requests left (the shorter on a tie).
       let report: (typeof WINDOWS)[number] = over ?? WINDOWS[0];
       if (!over) {
@@ -104,6 +109,15 @@ export function createKeyRateLimiter(): KeyRateLimiter {
         resetSeconds: secondsUntilReset(now, report.seconds),
         policy: WINDOWS.map((w) => ({ limit: limitOf(limits, w.name), seconds: w.seconds })),
       };
+    },
+
+    untake(keyId, now = Date.now()) {
+      const u = usage.get(keyId);
+      if (!u) return false;
+      for (const w of WINDOWS) roll(u[w.name], windowStart(now, w.seconds));
+      if (WINDOWS.some((w) => u[w.name].pending === 0)) return false;
+      for (const w of WINDOWS) u[w.name].pending -= 1;
+      return true;
     },
 
     drain(now = Date.now()) {

@@ -10,6 +10,8 @@ export interface LimitSettings {
   /** Refused keys per client address per window before it must wait (in memory, per instance). */
   readonly failedAuthPerIp: number;
   readonly failedAuthWindowSeconds: number;
+  /** Key checks that may cost bcrypt (first uses, wrong secrets) in flight per client address; the excess is 429 at once. */
+  readonly keyChecksInFlightPerIp: number;
   /** How often each instance adds its request counts to PostgreSQL and reads the totals back. */
   readonly syncIntervalMs: number;
 }
@@ -20,6 +22,7 @@ export const DEFAULT_LIMITS: LimitSettings = Object.freeze({
   registrationsPerIpPerHour: 20,
   failedAuthPerIp: 20,
   failedAuthWindowSeconds: 300,
+  keyChecksInFlightPerIp: 3,
   syncIntervalMs: 1_000,
 });
 

@@ -1,5 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { Actor } from '../audit/actor.js';
+import type { Caller } from '../auth/caller.js';
 import { NotConnectedError, RefreshBusyError } from '../connections/access-tokens.js';
 import { scrubSecret, setKeyInstructions, type CredentialSource, type UpstreamCredentials } from '../connections/credentials.js';
 import { TokenRequestError } from '../connections/oauth-client.js';
@@ -12,16 +12,6 @@ import type { UsageRecorder } from '../usage/usage-recorder.js';
 import { upstreamTimedOut } from '../outbound/exchange.js';
 import { buildUpstreamRequest, UnsafeArgumentError } from '../upstreams/rest/build-request.js';
 import { MAX_RESULT_BYTES, sendUpstream, type UpstreamResponse } from '../upstreams/rest/send-request.js';
-
-/**
- * Who is calling: resolved from their key or token before any MCP message is read. It is also
- * the audit actor of whatever the call causes (address, user agent, key prefix).
- */
-export interface Caller extends Actor {
-  readonly userId: string;
-  readonly scopes: readonly string[];
-  readonly keyPrefix: string;
-}
 
 export interface ToolCallDeps {
   credentials: CredentialSource;

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js';
 import { AppError, ForbiddenError, PayloadTooLargeError, ServerError } from '../errors.js';
-import type { Authenticated, Credentials } from '../http/middleware/authenticate.js';
+import type { Authenticated, Credentials } from '../auth/authenticator.js';
+import { batchTooLargeError, type BatchCharge } from '../auth/batch-charge.js';
 import { createOriginCheck, ORIGIN_CHECK_MESSAGES } from '../http/middleware/dns-rebinding.js';
 import { rateLimitError, rateLimitHeaderList, rateLimitHeaders } from '../http/middleware/rate-limit.js';
 import type { RateDecision } from '../limits/key-rate-limiter.js';
@@ -17,6 +18,8 @@ export interface McpEndpointDeps {
   publicUrl: string;
   /** The same authenticator the express routes use (keys with their rate limits, OAuth access tokens). */
   authenticate(credentials: Credentials): Promise<Authenticated>;
+  /** Charges each further message of a JSON-RPC batch to the key's rate limit. */
+  chargeBatch: BatchCharge;
   /** The client address, trusting the same proxies as the express app. */
   clientAddress(req: IncomingMessage): string | undefined;
   fast: FastDispatcher;
@@ -66,7 +69,9 @@ export function createMcpEndpoint(deps: McpEndpointDeps): (req: IncomingMessage,
     const verdict = originCheck(req.headers.host, req.headers.origin);
     if (verdict !== 'ok') throw new ForbiddenError(ORIGIN_CHECK_MESSAGES[verdict], verdict);
     const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
-    const { caller, rate } = await deps.authenticate({ headers: req.headers, ip, keyInQuery: query.has('api_key') || query.has('key') });
+    const authenticated = await deps.authenticate({ headers: req.headers, ip, keyInQuery: query.has('api_key') || query.has('key') });
+    const { caller, apiKey } = authenticated;
+    let rate = authenticated.rate;
     seen.rate = rate;
     if (rate && !rate.allowed) throw rateLimitError(rate);
     if (!canUseTools(caller.scopes)) {
@@ -88,6 +93,12 @@ export function createMcpEndpoint(deps: McpEndpointDeps): (req: IncomingMessage,
       res.writeHead(400, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: Invalid JSON' }, id: null }));
       return;
+    }
+    if (apiKey && Array.isArray(message) && message.length > 1) {
+      // Each message of a batch counts against the key's limit; one that does not fit is refused whole.
+      rate = deps.chargeBatch(apiKey, message.length);
+      seen.rate = rate;
+      if (!rate.allowed) throw batchTooLargeError(rate, message.length);
     }
     const protocolVersion = req.headers['mcp-protocol-version'];
     const fast = deps.fast.dispatch(message, caller, typeof protocolVersion === 'string' ? protocolVersion : undefined);

@@ -1,7 +1,8 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import { callTool, type Caller, type ToolCallDeps } from './call-tool.js';
+import type { Caller } from '../auth/caller.js';
+import { callTool, type ToolCallDeps } from './call-tool.js';
 import { describeTool } from './describe-tool.js';
 import type { RemoteTools } from './remote-tools.js';
 import { canUseTool } from './tool-access.js';

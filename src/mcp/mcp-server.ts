@@ -4,7 +4,8 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { VERSION } from '../version.js';
-import { callTool, type Caller, type ToolCallDeps } from './call-tool.js';
+import type { Caller } from '../auth/caller.js';
+import { callTool, type ToolCallDeps } from './call-tool.js';
 import { describeTool } from './describe-tool.js';
 import type { RemoteTools } from './remote-tools.js';
 import { canUseTool } from './tool-access.js';

@@ -9,7 +9,7 @@ import type { ProviderDefinition } from '../providers/schema.js';
 import type { McpSettings } from '../providers/mcp-schema.js';
 import { createMcpClient, McpAnswerTooLargeError, McpHttpError, McpProtocolError, type McpClient, type McpTarget } from '../upstreams/mcp/mcp-client.js';
 import { createToolViewCache, listUpstreamTools, toToolView, type ToolView, type ToolViewCache } from '../upstreams/mcp/tool-view.js';
-import type { Caller } from './call-tool.js';
+import type { Caller } from '../auth/caller.js';
 
 export type McpProvider = ProviderDefinition & { mcp: McpSettings };
 

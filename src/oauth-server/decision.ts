@@ -1,6 +1,8 @@
 import { beginUpstreamLogin } from '../connections/connect-flow.js';
 import { withTransaction } from '../db/pool.js';
-import type { KeyService } from '../keys/key-service.js';
+import type { KeyCheck } from '../auth/key-check.js';
+import { TooManyRequestsError } from '../errors.js';
+import type { ApiKeyRecord } from '../keys/key-store.js';
 import { findUndecidedRequest, markApproved, type PendingAuthorization } from './authorization-request-store.js';
 import { readyWithoutUpstream, signInProviders } from './authorize.js';
 import { AuthorizationPageError, AuthorizationRedirectError } from './errors.js';
@@ -17,6 +19,8 @@ export interface ConsentDecision {
   decision: string | undefined;
   provider: string | undefined;
   apiKey: string | undefined;
+  /** The submitting client's address: refused keys count against it, as on every other path. */
+  ip: string | undefined;
   /** Cookies of the submitting browser. */
   browserId: string | undefined;
   sessionValue: string | undefined;
@@ -29,7 +33,7 @@ const EXPIRED = new AuthorizationPageError(400, 'Sign-in expired', 'This sign-in
  * browser that loaded the consent page (its binding cookie): a page elsewhere that submits the
  * form for a request its author started cannot pass (403). Each request is decided once.
  */
-export async function decide(deps: SignInDeps & { keys: KeyService }, form: ConsentDecision): Promise<SignInOutcome> {
+export async function decide(deps: SignInDeps & { keyCheck: KeyCheck }, form: ConsentDecision): Promise<SignInOutcome> {
   if (!form.handle) throw EXPIRED;
   const request = await findUndecidedRequest(deps.pool, sha256(form.handle));
   if (!request) throw EXPIRED;
@@ -54,7 +58,7 @@ export async function decide(deps: SignInDeps & { keys: KeyService }, form: Cons
       return continueAsUser(deps, request, user.userId, request.scopes, form.provider);
     }
     case 'allow_key': {
-      const record = form.apiKey ? await deps.keys.verify(form.apiKey.trim()) : undefined;
+      const record = form.apiKey?.trim() ? await checkPastedKey(deps.keyCheck, form.apiKey.trim(), form.ip) : undefined;
       if (!record) throw new AuthorizationPageError(401, 'Invalid API key', 'That API key is invalid, expired or revoked. Go back and try again, or sign in with your account instead.');
       // A key can hand the client no more than it may do itself.
       const scopes = normalize(request.scopes.filter((s) => (record.scopes as readonly string[]).includes(s)));
@@ -90,6 +94,16 @@ async function continueAsUser(
   if (!(await markApproved(deps.pool, request.id, userId, scopes))) throw EXPIRED;
   const { authorizationUrl } = await beginUpstreamLogin(deps, { userId, providerId: provider, authorizationRequestId: request.id });
   return { redirect: authorizationUrl };
+}
+
+/** A pasted key, through the same check as every key: an address with too many refused keys waits (429 page). */
+async function checkPastedKey(keyCheck: KeyCheck, presented: string, ip: string | undefined): Promise<ApiKeyRecord | undefined> {
+  try {
+    return await keyCheck.check(presented, ip);
+  } catch (err) {
+    if (err instanceof TooManyRequestsError) throw new AuthorizationPageError(429, 'Too many attempts', err.description, err.headers);
+    throw err;
+  }
 }
 
 /** The provider picked on the page; with a single one, that one. */

@@ -96,6 +96,8 @@ export class AuthorizationPageError extends Error {
     readonly status: number,
     readonly title: string,
     readonly description: string,
+    /** Extra response headers (Retry-After of a 429). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(description);
     this.name = 'AuthorizationPageError';

@@ -1,4 +1,4 @@
-import type { Actor } from '../audit/actor.js';
+import type { Actor } from '../auth/actor.js';
 import type { CallbackQuery, ConnectFlowDeps, ConsumedCallback } from '../connections/connect-flow.js';
 import { CallbackError, exchangeCallbackCode, recordConnected, saveConnection } from '../connections/connect-flow.js';
 import { connectionChanged } from '../connections/connection-changes.js';

@@ -1,4 +1,4 @@
-import type { Actor } from '../audit/actor.js';
+import type { Actor } from '../auth/actor.js';
 import { withTransaction, type Pool } from '../db/pool.js';
 import type { KeyService } from '../keys/key-service.js';
 import { mintKeyFor } from '../keys/manage-keys.js';

@@ -1,6 +1,6 @@
 import type { ConnectFlowDeps } from '../connections/connect-flow.js';
 import type { SignInCookies } from '../http/cookies.js';
-import type { AuthenticateDeps } from '../http/middleware/authenticate.js';
+import type { AuthenticateDeps } from '../auth/authenticator.js';
 import type { CreationSlots } from '../keys/creation-slots.js';
 import type { KeyService } from '../keys/key-service.js';
 import type { IpLimiter } from '../limits/ip-limiter.js';

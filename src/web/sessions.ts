@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { recordAudit } from '../audit/record.js';
 import type { Logger } from '../log.js';
 import type { Pool } from '../db/pool.js';
-import { displayAddress, type Actor } from '../audit/actor.js';
+import { displayAddress, type Actor } from '../auth/actor.js';
 import type { SignInCookies } from '../http/cookies.js';
 import type { ApiKeyRecord } from '../keys/key-store.js';
 import { ALL_SCOPES, type Scope } from '../keys/scopes.js';

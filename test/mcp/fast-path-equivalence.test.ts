@@ -8,7 +8,7 @@ import { createCredentialSource } from '../../src/connections/credentials.js';
 import { createCipher } from '../../src/crypto/cipher.js';
 import type { ToolCallOutcome, UsageRecorder } from '../../src/usage/usage-recorder.js';
 import { createLogger } from '../../src/log.js';
-import type { Caller } from '../../src/mcp/call-tool.js';
+import type { Caller } from '../../src/auth/caller.js';
 import { createFastDispatcher } from '../../src/mcp/fast-dispatch.js';
 import { createMcpHandler } from '../../src/mcp/mcp-server.js';
 import { createRemoteTools } from '../../src/mcp/remote-tools.js';

@@ -8,6 +8,7 @@ import { createCipher } from '../../src/crypto/cipher.js';
 import { demoProvider } from '../../src/demo/demo-provider.js';
 import type { DemoOptions } from '../../src/demo/demo-routes.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
+import { createBcryptGate, type BcryptGate } from '../../src/keys/bcrypt-gate.js';
 import type { LimitSettings } from '../../src/limits/settings.js';
 import { createLogger } from '../../src/log.js';
 import { parseProviders } from '../../src/providers/load.js';
@@ -24,6 +25,8 @@ export interface TestApp {
   pool: Pool;
   /** Every log line the app wrote, as raw JSON text. */
   logs: string[];
+  /** How many bcrypt compares and hashes the app's key service ran (its gate is injected for this). */
+  bcrypt: BcryptGate['counts'];
   close(): Promise<void>;
 }
 
@@ -55,6 +58,8 @@ export interface TestAppOptions {
   limits?: AppDeps['limits'];
   /** Serve the built-in demo upstream (provider `demo`) beside the given providers, as main.ts does when it is on. */
   demo?: DemoOptions;
+  /** The bcrypt gate of the app's key service (default: a real one; tests wrap it to hold or count compares). */
+  bcrypt?: BcryptGate;
   /** PUBLIC_URL from the listening URL (default: the same), e.g. its https:// form for features that need one. */
   publicUrl?: (url: string) => string;
 }
@@ -88,7 +93,9 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
   const pool = createPool(options.databaseUrl);
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
   const cipher = createCipher(options.encryptionKey ?? randomBytes(32));
+  const bcrypt = options.bcrypt ?? createBcryptGate();
   const app = buildApp({
+    bcrypt,
     config: { publicUrl: options.publicUrl ? options.publicUrl(url) : url },
     pool: appPool,
     cipher,
@@ -106,6 +113,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
     url,
     pool,
     logs,
+    bcrypt: bcrypt.counts,
     async close() {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

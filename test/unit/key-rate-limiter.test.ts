@@ -107,3 +107,20 @@ test('N instances overshoot by at most (N − 1) × limit in a simultaneous burs
   }
   assert.ok(total >= 20 && total <= 20 + 2, `admitted ${total} of 20: over by at most (N − 1) × one interval's requests`);
 });
+
+test('several at once (a batch): all or nothing, and untake gives back one not yet sent', () => {
+  const limiter = createKeyRateLimiter();
+  assert.equal(limiter.take('k', LIMITS, T0).allowed, true);
+  const tooMany = limiter.take('k', LIMITS, T0, 5);
+  assert.equal(tooMany.allowed, false, '1 + 5 > 5');
+  assert.equal(tooMany.remaining, 4, 'the refused ones took nothing');
+  assert.equal(limiter.untake('k', T0), true);
+  const fits = limiter.take('k', LIMITS, T0, 5);
+  assert.equal(fits.allowed, true);
+  assert.equal(fits.remaining, 0);
+  assert.equal(limiter.take('k', LIMITS, T0).allowed, false);
+  // Counts already handed to a flush are not taken back (they reach the database anyway).
+  limiter.drain(T0);
+  assert.equal(limiter.untake('k', T0), false);
+  assert.equal(limiter.untake('unknown', T0), false);
+});

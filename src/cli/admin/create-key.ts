@@ -1,6 +1,6 @@
 import { withTransaction } from '../../db/pool.js';
 import { createKeyService } from '../../keys/key-service.js';
-import { NO_ACTOR } from '../../audit/actor.js';
+import { NO_ACTOR } from '../../auth/actor.js';
 import { mintKeyFor } from '../../keys/manage-keys.js';
 import { ALL_SCOPES, isScope, type Scope } from '../../keys/scopes.js';
 import { parseOptions, positiveInt, requireUuid, UsageError, type AdminCommand } from './command.js';

@@ -1,7 +1,7 @@
 import { createKeyService } from '../../keys/key-service.js';
 import { parseKey } from '../../keys/key-format.js';
 import { findKeyIdByPublicId } from '../../keys/key-store.js';
-import { NO_ACTOR } from '../../audit/actor.js';
+import { NO_ACTOR } from '../../auth/actor.js';
 import { revokeKeyOf } from '../../keys/manage-keys.js';
 import { NotFoundError } from '../../errors.js';
 import { parseOptions, UsageError, UUID, type AdminCommand } from './command.js';

@@ -1,4 +1,4 @@
-import { NO_ACTOR } from '../../audit/actor.js';
+import { NO_ACTOR } from '../../auth/actor.js';
 import { insertAuditEvent } from '../../audit/audit-store.js';
 import { withTransaction } from '../../db/pool.js';
 import { setUserDisabled } from '../../users/user-store.js';

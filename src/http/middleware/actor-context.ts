@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
-import { displayAddress, type Actor } from '../../audit/actor.js';
-import type { Caller } from '../../mcp/call-tool.js';
+import { displayAddress, type Actor } from '../../auth/actor.js';
+import type { Caller } from '../../auth/caller.js';
 
 /** Who is acting in an express request, for the audit log: address (after `trust proxy`), user agent, key. */
 export function actorOf(req: Request, res: Response): Actor {

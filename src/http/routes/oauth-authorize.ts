@@ -1,6 +1,6 @@
 import express, { Router, type Response } from 'express';
+import type { KeyCheck } from '../../auth/key-check.js';
 import { authorizationOrigins } from '../../providers/authorization-origins.js';
-import type { KeyService } from '../../keys/key-service.js';
 import { validateAuthorizationRequest } from '../../oauth-server/authorize-request.js';
 import { startAuthorization } from '../../oauth-server/authorize.js';
 import { authorizationResponseUrl } from '../../oauth-server/authorization-response.js';
@@ -16,7 +16,8 @@ import { consentPage, signInErrorPage } from '../oauth-pages.js';
 
 export interface AuthorizeRouteDeps extends SignInDeps {
   clients: ClientDirectory;
-  keys: KeyService;
+  /** The consent form's pasted key is checked like every other key (refused ones count against the address). */
+  keyCheck: KeyCheck;
   cookies: SignInCookies;
 }
 
@@ -51,6 +52,7 @@ export function oauthAuthorizeRouter(deps: AuthorizeRouteDeps): Router {
 
   const pageError = (res: Response, err: unknown): boolean => {
     if (err instanceof AuthorizationPageError) {
+      res.set(err.headers);
       sendSignInPage(res, err.status, signInErrorPage(err.title, err.description));
       return true;
     }
@@ -89,6 +91,7 @@ export function oauthAuthorizeRouter(deps: AuthorizeRouteDeps): Router {
         decision: field('decision'),
         provider: field('provider'),
         apiKey: field('api_key'),
+        ip: req.ip,
         ...deps.cookies.read(req),
       });
       sendOutcome(res, deps.cookies, outcome);

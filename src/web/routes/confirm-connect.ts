@@ -3,7 +3,7 @@ import { authorizationOrigins } from '../../providers/authorization-origins.js';
 import { findPendingConnect, type PendingConnect } from '../../connections/connect-confirmation.js';
 import { confirmConnect } from '../../connections/connect-flow.js';
 import { AppError, TooManyRequestsError } from '../../errors.js';
-import { createAuthenticator } from '../../http/middleware/authenticate.js';
+import { createAuthenticator } from '../../auth/authenticator.js';
 import { sha256 } from '../../oauth-server/secrets.js';
 import { checkCsrf, csrfTokenFor } from '../csrf.js';
 import type { WebDeps } from '../deps.js';

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { beginUpstreamLogin } from '../../connections/connect-flow.js';
 import { AppError, TooManyRequestsError } from '../../errors.js';
-import { createAuthenticator } from '../../http/middleware/authenticate.js';
+import { createAuthenticator } from '../../auth/authenticator.js';
 import { sha256 } from '../../oauth-server/secrets.js';
 import { registerUser } from '../../users/register.js';
 import { checkCsrf, csrfTokenFor } from '../csrf.js';
