@@ -3,19 +3,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { presets } from './presets/index.js';
+import { ProvidersFileError } from './providers-file-error.js';
 import { withOpenApiTools } from './openapi/with-openapi-tools.js';
-import { ProvidersFileSchema, type ProviderDefinition } from './schema.js';
 
-/** A providers file that cannot be used. Lists every problem, by provider and field. */
-export class ProvidersFileError extends Error {
-  constructor(
-    readonly source: string,
-    readonly problems: string[],
-  ) {
-    super(`Invalid providers configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ProvidersFileError';
-  }
-}
+export { ProvidersFileError };
+import { ProvidersFileSchema, type ProviderDefinition } from './schema.js';
 
 /** Where shipped presets' OpenAPI files live (an `openapi.spec` path in a preset is relative to it). */
 const PRESETS_DIR = fileURLToPath(new URL('./presets/', import.meta.url));

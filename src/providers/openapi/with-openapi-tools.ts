@@ -1,4 +1,4 @@
-import { ProvidersFileError } from '../load.js';
+import { ProvidersFileError } from '../providers-file-error.js';
 import type { ProviderDefinition } from '../schema.js';
 import { importTools } from './import-tools.js';
 import { loadOpenApiSpec, OpenApiSpecError } from './load-spec.js';
