@@ -1,4 +1,5 @@
 import type { ProviderRegistry } from './registry.js';
+import { hasUpstreamLogin } from './sign-in-providers.js';
 
 /** How long a page waits for a remote MCP server's discovery before it is shown without it. */
 const DISCOVERY_WAIT_MS = 2_000;
@@ -24,6 +25,7 @@ export async function authorizationOrigins(registry: ProviderRegistry, which: 'a
     ]);
     clearTimeout(timer);
   }
-  const origins = registry.providers.flatMap((p) => (p.auth === 'oauth2' && (which === 'all' || !p.mcp) ? [new URL(p.authorization_url).origin] : []));
+  // 'sign-in': the providers the consent page offers (hasUpstreamLogin: its sign-in and connect choices).
+  const origins = registry.providers.flatMap((p) => (p.auth === 'oauth2' && (which === 'all' || hasUpstreamLogin(p)) ? [new URL(p.authorization_url).origin] : []));
   return [...new Set(origins)];
 }
