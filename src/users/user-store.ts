@@ -32,3 +32,9 @@ export async function setUserDisabled(db: Queryable, userId: string, disabled: b
   );
   return (rowCount ?? 0) > 0;
 }
+
+/** Whether the user exists and is not disabled: one read by primary key (the IdP tokens' standing re-check). */
+export async function isUserActive(db: Queryable, userId: string): Promise<boolean> {
+  const { rows } = await db.query<{ active: boolean }>('SELECT disabled_at IS NULL AS active FROM users WHERE id = $1', [userId]);
+  return rows[0]?.active === true;
+}

@@ -1,31 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { STATUS_TTL_MS } from '../../src/keys/key-service.js';
+import { admin } from '../support/admin-cli.js';
 import { register, startApp, type TestApp } from '../support/app.js';
 import { call, waitUntil } from '../support/api-client.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const ADMIN = fileURLToPath(new URL('../../src/cli/admin.ts', import.meta.url));
-
-/** Runs the admin CLI as an operator would, in its own process, against `databaseUrl`. */
-function admin(databaseUrl: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ADMIN, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('operator CLI (npm run admin)', () => {
   let db: TestDatabase;
