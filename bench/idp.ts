@@ -6,13 +6,16 @@
  * upstream, and the real app against a fresh test database with IDP_ISSUER set. One person has
  * both a key and a JWT; both call `hitl_whoami` (a real upstream round trip, with the operator's
  * fallback key). The two take turns for BENCH_ROUNDS rounds after a warm-up and each reports its
- * median round, so a noisy neighbour on a shared machine skews both alike.
+ * median round, so a noisy neighbour on a shared machine skews both alike; the median of the
+ * per-round ratios is printed too. Each row also gives this process's CPU per call and the SQL
+ * statements per call (a warm IdP token adds none: one read per 5 s for its user's standing).
  *
  * Options (env): BENCH_SECONDS (per target per round, default 4), BENCH_ROUNDS (default 3),
  * BENCH_CONCURRENCY (default 16).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
+import type { Pool } from '../src/db/pool.js';
 import { register, startApp } from '../test/support/app.js';
 import { createTestDatabase } from '../test/support/database.js';
 import { startIdp } from '../test/support/idp.js';
@@ -28,6 +31,10 @@ interface Run {
   perSecond: number;
   p50ms: number;
   p99ms: number;
+  /** This process's CPU (user + system) per call: load generator, app and upstream alike, so only the difference is the auth path. */
+  cpuUsPerCall: number;
+  /** SQL statements the app sent per call, background work (usage flush and sync) included. */
+  statementsPerCall: number;
   statuses: Record<number, number>;
 }
 
@@ -49,11 +56,32 @@ async function drive(name: string, url: string, token: string, seconds = SECONDS
     }
   };
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const statementsBefore = statements;
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   latencies.sort((a, b) => a - b);
   const at = (q: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) * 100) / 100;
-  return { name, requests: latencies.length, perSecond: Math.round(latencies.length / elapsed), p50ms: at(0.5), p99ms: at(0.99), statuses };
+  return { name, requests: latencies.length, perSecond: Math.round(latencies.length / elapsed), p50ms: at(0.5), p99ms: at(0.99), cpuUsPerCall: Math.round((cpu.user + cpu.system) / Math.max(1, latencies.length)),
+    statementsPerCall: Math.round(((statements - statementsBefore) / Math.max(1, latencies.length)) * 1000) / 1000,
+    statuses,
+  };
+}
+
+let statements = 0;
+/** Counts what the app asks of PostgreSQL: a warm token must add nothing. */
+function countingPool(pool: Pool): Pool {
+  return {
+    query: (...args: unknown[]) => {
+      statements++;
+      return (pool.query as (...a: unknown[]) => unknown)(...args);
+    },
+    connect: () => {
+      statements++;
+      return pool.connect();
+    },
+  } as unknown as Pool;
 }
 
 const db = await createTestDatabase();
@@ -64,7 +92,9 @@ const app = await startApp({
   providers: [keyProvider(upstream, { fallback_key: 'hk-operator' })],
   idpEnv: { IDP_ISSUER: idp.issuer },
   logLevel: 'warn',
-  limits: { keyPerMinute: 100_000_000, keyPerHour: 100_000_000 },
+  wrapPool: countingPool,
+  // Above the load: a call refused by a limit is cheap and would flatter whichever path hits it more.
+  limits: { keyPerMinute: 100_000_000, keyPerHour: 100_000_000, toolCallsInFlightPerUser: CONCURRENCY * 2, toolCallsInFlightPerKey: CONCURRENCY * 2 },
 });
 try {
   const { apiKey } = await register(app, 'bench');
@@ -83,12 +113,17 @@ try {
   const runs = rounds.map((list) => [...list].sort((x, y) => x.perSecond - y.perSecond)[Math.floor(list.length / 2)] as Run);
   const [key, idpRun] = runs as [Run, Run];
   const ratio = Math.round((idpRun.perSecond / key.perSecond) * 100) / 100;
+  const cpuRatio = Math.round((idpRun.cpuUsPerCall / key.cpuUsPerCall) * 100) / 100;
+  // The two ran back to back in each round: the per-round ratio cancels load that drifts between rounds.
+  const pairs = (rounds[1] ?? []).map((r, i) => r.perSecond / (rounds[0]?.[i]?.perSecond ?? Infinity)).sort((a, b) => a - b);
+  const pairRatio = Math.round((pairs[Math.floor(pairs.length / 2)] ?? 0) * 100) / 100;
 
   console.log(`\nbench:idp — median of ${ROUNDS} rounds of ${SECONDS} s per target, ${CONCURRENCY} concurrent, loopback, Node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg()[0]?.toFixed(1)}\n`);
-  for (const r of runs) console.log(`${r.name.padEnd(30)} ${String(r.perSecond).padStart(7)} req/s  p50 ${r.p50ms} ms  p99 ${r.p99ms} ms  ${JSON.stringify(r.statuses)}`);
-  console.log(`\nIdP JWT / sk_ key: ${ratio}× (target ≥ 0.9)   JWKS fetches during the runs: ${idp.jwksFetches - jwksBefore}\n`);
+  for (const r of runs) console.log(`${r.name.padEnd(30)} ${String(r.perSecond).padStart(7)} req/s  p50 ${r.p50ms} ms  p99 ${r.p99ms} ms  CPU ${r.cpuUsPerCall} µs/call  SQL ${r.statementsPerCall}/call  ${JSON.stringify(r.statuses)}`);
+  console.log(`\nIdP JWT / sk_ key: ${ratio}× the throughput (target ≥ 0.9; median of the per-round ratios ${pairRatio}×), ${cpuRatio}× the CPU per call`);
+  console.log(`per-round throughput ratios: ${pairs.map((p) => p.toFixed(2)).join(' ')}   JWKS fetches during the runs: ${idp.jwksFetches - jwksBefore}\n`);
 
-  const results = { at: new Date().toISOString(), seconds: SECONDS, rounds: ROUNDS, concurrency: CONCURRENCY, node: process.version, cpus: os.cpus().length, runs, ratio, jwksFetches: idp.jwksFetches - jwksBefore };
+  const results = { at: new Date().toISOString(), seconds: SECONDS, rounds: ROUNDS, concurrency: CONCURRENCY, node: process.version, cpus: os.cpus().length, runs, ratio, pairRatio, cpuRatio, jwksFetches: idp.jwksFetches - jwksBefore };
   const dir = new URL('./results/', import.meta.url);
   await mkdir(dir, { recursive: true });
   await writeFile(new URL(`idp-${results.at.replace(/[:.]/g, '-')}.json`, dir), `${JSON.stringify(results, null, 2)}\n`);

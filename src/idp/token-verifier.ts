@@ -61,6 +61,8 @@ export function createIdpTokenVerifier(deps: IdpTokenVerifierDeps): IdpTokenVeri
   // Keyed by SHA-256 of the token: the cache must never hold usable bearer tokens.
   const proofs = new Map<string, { result: VerifiedIdpToken; until: number }>();
   const standing = createUserStanding(deps.pool, MAX_CACHED);
+  // A client's first burst (16 calls at once) shares one signature check and one identity read.
+  const coldChecks = new Map<string, Promise<VerifiedIdpToken | undefined>>();
   const introspectionUrl = settings.introspectionUrl ?? metadata.introspectionEndpoint;
   const introspection = introspectionUrl && settings.client ? { url: introspectionUrl, client: settings.client } : undefined;
 
@@ -116,7 +118,12 @@ export function createIdpTokenVerifier(deps: IdpTokenVerifierDeps): IdpTokenVeri
         return active ? proof.result : undefined;
       }
       if (proof) proofs.delete(hash);
-      return cold(token, hash);
+      let check = coldChecks.get(hash);
+      if (!check) {
+        check = cold(token, hash).finally(() => coldChecks.delete(hash));
+        coldChecks.set(hash, check);
+      }
+      return check;
     },
   };
 }
