@@ -8,7 +8,7 @@ import { parseOptions, requireUuid, UsageError, type AdminCommand } from './comm
 function userStateCommand(disable: boolean): AdminCommand {
   return {
     name: disable ? 'disable-user' : 'enable-user',
-    summary: disable ? 'Disable a user: every key of theirs stops working (within 5 s on running servers)' : 'Enable a disabled user again',
+    summary: disable ? 'Disable a user: every key and IdP token of theirs stops working (within 5 s on running servers)' : 'Enable a disabled user again',
     usage: '<user id>',
     async run(ctx, args) {
       const { positionals } = parseOptions(args, {}, true);
