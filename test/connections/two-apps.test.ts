@@ -50,7 +50,7 @@ describe('two apps in one process keep their own connection caches', () => {
     return result.isError ? textOf(result) : (JSON.parse(textOf(result)) as { account: string }).account;
   }
 
-  it('a change through one app is seen there at once, and by the other within 5 s', async () => {
+  it('a change through one app is seen there at once, and by the other within 5 s', async (t) => {
     const user = await register(a, 'two apps');
     const [viaA, viaB] = [await connectMcp(a.url, user.apiKey), await connectMcp(b.url, user.apiKey)];
     clients.push(viaA, viaB);
@@ -66,5 +66,6 @@ describe('two apps in one process keep their own connection caches', () => {
     assert.match(await whoami(viaA), /You have not set a HITL API key yet/);
     const elapsed = await waitUntil(async () => /You have not set a HITL API key yet/.test(await whoami(viaB)), 7_000, 100);
     assert.ok(elapsed <= 5_500, `the other app stopped using the deleted key after ${elapsed} ms`);
+    t.diagnostic(`the other app stopped using the deleted key ${elapsed} ms after the DELETE`);
   });
 });
