@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/pool.js';
 
 /*
- * The SQL of the connections table. Reads are for anyone; the writes (upsert, updateTokens,
+ * The SQL of the connections table. Reads are for anyone; the writes (upsertConnection, updateTokens,
  * markReauthRequired, deleteConnection) are called only by connection-repository.ts, which drops
  * the app's cached copy of the row once the write has committed (test/unit/connection-writes.test.ts).
  */
