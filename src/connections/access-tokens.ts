@@ -9,7 +9,7 @@ import type { OAuth2ProviderDefinition } from '../providers/schema.js';
 import { connectionAad } from './connect-flow.js';
 import { connectInstructions } from './connect-instructions.js';
 import type { ConnectionRepository } from './connection-repository.js';
-import { isLockNotAvailable, lockConnection, type ConnectionRow } from './connection-store.js';
+import { isLockNotAvailable, type ConnectionRow } from './connection-store.js';
 import { refreshTokens, TokenRequestError } from './oauth-client.js';
 import { createRefreshSlots } from './refresh-slots.js';
 import { tokenFreshness } from './token-freshness.js';
@@ -58,7 +58,7 @@ export type RefreshOutcome = 'ok' | 'invalid_grant' | 'transient' | 'rejected' |
 
 export interface AccessTokenDeps {
   pool: Pool;
-  /** Where a tool call finds the connection (cached for a few seconds) and a refresh stores its outcome. */
+  /** Where a tool call finds the connection (cached for a few seconds) and a refresh locks it and stores its outcome. */
   connections: ConnectionRepository;
   cipher: Cipher;
   log: Logger;
@@ -163,7 +163,7 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
     let outcome: { token: string } | { reauth: string };
     try {
       outcome = await withTransaction(deps.pool, async (tx) => {
-        const row = usableRow(await lockConnection(tx, userId, provider.id, lockWait), provider);
+        const row = usableRow(await deps.connections.lock(tx, userId, provider.id, lockWait), provider);
         const current = decryptAccess(row);
         const freshness = tokenFreshness({ issuedAt: row.accessTokenIssuedAt, expiresAt: row.expiresAt });
         if (current !== seen && freshness !== 'expired') return { token: current };

@@ -1,6 +1,6 @@
 import type { Pool, Transaction } from '../db/pool.js';
 import type { ConnectionCache } from './connection-cache.js';
-import { deleteConnection, markReauthRequired, updateTokens, upsertConnection, type ConnectionRow, type NewTokens } from './connection-store.js';
+import { deleteConnection, lockConnection, markReauthRequired, updateTokens, upsertConnection, type ConnectionRow, type NewTokens } from './connection-store.js';
 
 /**
  * Where a connection write runs: the pool (the statement commits on its own) or a transaction
@@ -29,6 +29,13 @@ export type NewConnection = Parameters<typeof upsertConnection>[1];
 export interface ConnectionRepository {
   /** The connection a tool call needs, from memory when it was read moments ago (connection-cache.ts). */
   find(userId: string, providerId: string): Promise<ConnectionRow | undefined>;
+  /**
+   * Reads the connection and locks its row until `tx` ends (the refresh lock; see lockConnection).
+   * The row read under the lock is the newest committed one, so a cached copy here may be older
+   * (another instance refreshed or disconnected meanwhile): it is dropped, and the next read
+   * fetches the row again rather than serving the old tokens for the rest of its TTL.
+   */
+  lock(tx: Transaction, userId: string, providerId: string, waitMs: number): Promise<ConnectionRow | undefined>;
   /** Saves a fresh connection, replacing any earlier one of the same user and provider. */
   upsert(db: ConnectionWriter, c: NewConnection): Promise<ConnectionRow>;
   /** Stores refreshed tokens (see connection-store.ts). */
@@ -63,6 +70,13 @@ export function createConnectionRepository(cache: ConnectionCache): ConnectionRe
 
   return {
     find: (userId, providerId) => cache.find(userId, providerId),
+    async lock(tx, userId, providerId, waitMs) {
+      const row = await lockConnection(tx, userId, providerId, waitMs);
+      // Dropped at once, not after the commit: this transaction has written nothing yet, and a
+      // write it makes later drops the row again once it has committed.
+      cache.forget(userId, providerId);
+      return row;
+    },
     upsert: (db, c) => write(db, c.userId, c.providerId, () => upsertConnection(db, c)),
     updateTokens: (db, userId, providerId, t) => write(db, userId, providerId, () => updateTokens(db, userId, providerId, t)),
     markReauthRequired: (db, userId, providerId) => write(db, userId, providerId, () => markReauthRequired(db, userId, providerId)),

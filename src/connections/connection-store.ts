@@ -2,8 +2,9 @@ import type { Queryable } from '../db/pool.js';
 
 /*
  * The SQL of the connections table. Reads are for anyone; the writes (upsertConnection, updateTokens,
- * markReauthRequired, deleteConnection) are called only by connection-repository.ts, which drops
- * the app's cached copy of the row once the write has committed (test/unit/connection-writes.test.ts).
+ * markReauthRequired, deleteConnection) and the refresh lock (lockConnection) are called only by
+ * connection-repository.ts, which drops the app's cached copy of the row once the write has
+ * committed, or once the lock has read a newer row (test/unit/connection-writes.test.ts).
  */
 
 /** A stored connection with its tokens still encrypted. */

@@ -134,4 +134,35 @@ describe('the connection repository', () => {
       other.close();
     }
   });
+
+  it('the refresh lock drops an older cached copy: another instance’s refresh is not hidden for the rest of the TTL', async () => {
+    const other = createConnectionRepository(createConnectionCache(pool, 600_000));
+    const store = (r: ConnectionRepository, userId: string, token: string) =>
+      r.updateTokens(pool, userId, 'acme', { accessTokenEnc: token, refreshTokenEnc: undefined, issuedAt: new Date(), expiresAt: null });
+    try {
+      const userId = await connectedUser('expired');
+      assert.equal(await cachedToken(userId), 'expired');
+      await store(other, userId, 'refreshed-elsewhere'); // another instance refreshed
+      assert.equal(await cachedToken(userId), 'expired', 'this cache does not know yet');
+      await withTransaction(pool, async (tx) => {
+        // What access-tokens.ts does on finding the token bad: lock the row, and find someone else's token.
+        assert.equal((await repo.lock(tx, userId, 'acme', 0))?.accessTokenEnc, 'refreshed-elsewhere');
+      });
+      assert.equal(await cachedToken(userId), 'refreshed-elsewhere', 'the next call does not start from the expired token again');
+
+      assert.equal(await cachedToken(userId, other), 'refreshed-elsewhere');
+      await store(repo, userId, 'newest');
+      assert.equal(await cachedToken(userId, other), 'refreshed-elsewhere', 'the other instance holds its copy');
+      await assert.rejects(
+        withTransaction(pool, async (tx) => {
+          assert.equal((await other.lock(tx, userId, 'acme', 0))?.accessTokenEnc, 'newest');
+          throw new Error('the token request failed');
+        }),
+        /token request failed/,
+      );
+      assert.equal(await cachedToken(userId, other), 'newest', 'dropped though the refresh rolled back: the lock read it, nothing was written');
+    } finally {
+      other.close();
+    }
+  });
 });

@@ -14,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
 const STORE = 'connections/connection-store.ts';
 const REPOSITORY = 'connections/connection-repository.ts';
-const STORE_WRITES = ['upsertConnection', 'updateTokens', 'markReauthRequired', 'deleteConnection'];
+/** The writes, and the refresh lock, whose read is newer than anything cached. */
+const STORE_WRITES = ['upsertConnection', 'updateTokens', 'markReauthRequired', 'deleteConnection', 'lockConnection'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -33,7 +34,7 @@ test('only the connection store holds SQL that writes the connections table', ()
   assert.ok(writes.test(files.find((f) => f.name === STORE)?.text ?? ''), 'the scan recognises the store’s own writes');
 });
 
-test('only the repository calls the store’s write functions', () => {
+test('only the repository calls the store’s write functions and its lock', () => {
   const importsFromStore = /import\s*\{([^}]*)\}\s*from\s*'[./]*(?:connections\/)?connection-store\.js'/g;
   const offending = files.flatMap((f) => {
     if (f.name === REPOSITORY) return [];
