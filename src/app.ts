@@ -8,7 +8,8 @@ import { createRefusedKeys } from './auth/refused-keys.js';
 import type { Config } from './config.js';
 import { createAccessTokenSource } from './connections/access-tokens.js';
 import { redirectUriFor } from './connections/connect-flow.js';
-import { createConnectionReader } from './connections/connection-cache.js';
+import { createConnectionCache } from './connections/connection-cache.js';
+import { createConnectionRepository } from './connections/connection-repository.js';
 import { createCredentialSource } from './connections/credentials.js';
 import type { Cipher } from './crypto/cipher.js';
 import { demoRouter, type DemoOptions } from './demo/demo-routes.js';
@@ -135,8 +136,9 @@ export function buildApp(deps: AppDeps): App {
   const registrations = createIpLimiter({ limit: limits.registrationsPerIpPerHour, windowSeconds: 3600 });
   // One set of caps for every upstream request made for a user: REST tools, remote MCP tools, key checks.
   const inFlight = createInFlightLimiter({ perUser: limits.toolCallsInFlightPerUser, perKey: limits.toolCallsInFlightPerKey });
-  // Tool calls read connections through this short-lived cache: a warm call touches no database.
-  const connections = createConnectionReader(pool, deps.connectionCacheMs);
+  // Every write of a connection row goes through this app's repository, which keeps the tool
+  // calls' short-lived cache in step (a warm call touches no database).
+  const connections = createConnectionRepository(createConnectionCache(pool, deps.connectionCacheMs));
   const tokens = createAccessTokenSource({
     pool,
     connections,
@@ -193,9 +195,9 @@ export function buildApp(deps: AppDeps): App {
   });
   const cookies = signInCookies(config.publicUrl);
   const idpLogin = deps.idp && createIdpLogin({ pool, cipher, publicUrl: config.publicUrl, idp: deps.idp });
-  const signIn = { pool, cipher, registry, publicUrl: config.publicUrl, endpoints, log, idpLogin };
+  const signIn = { pool, connections, cipher, registry, publicUrl: config.publicUrl, endpoints, log, idpLogin };
   const clients = createClientDirectory(pool, createClientMetadataResolver(deps.clientMetadataFetch));
-  const web = createWeb({ pool, cipher, registry, creations, publicUrl: config.publicUrl, tokenTimeoutMs: upstream.tokenTimeoutMs, log, keys, limits, auth: authDeps, registrations, usage, browserCookies: cookies, idpLogin });
+  const web = createWeb({ pool, connections, cipher, registry, creations, publicUrl: config.publicUrl, tokenTimeoutMs: upstream.tokenTimeoutMs, log, keys, limits, auth: authDeps, registrations, usage, browserCookies: cookies, idpLogin });
 
   const app = express();
   app.disable('x-powered-by');
@@ -220,7 +222,7 @@ export function buildApp(deps: AppDeps): App {
   app.use(keysRouter({ pool, keys, creations, limits, authenticate: auth }));
   app.use(auditRouter({ pool, authenticate: auth }));
   app.use(clientMetadataDocumentRouter({ registry, publicUrl: config.publicUrl }));
-  const connectFlow = { pool, cipher, registry, publicUrl: config.publicUrl, tokenTimeoutMs: upstream.tokenTimeoutMs, log };
+  const connectFlow = { pool, connections, cipher, registry, publicUrl: config.publicUrl, tokenTimeoutMs: upstream.tokenTimeoutMs, log };
   app.use(connectRouter({ ...connectFlow, authenticate: auth, inFlight }));
   app.use(connectCallbackRouter({ ...connectFlow, signInCallback: oauthSignInCallback({ ...signIn, cookies }), webCallback: web.callback }));
   app.use(mcpRouter({ publicUrl: config.publicUrl, authenticate: mcpAuth }));

@@ -8,9 +8,8 @@ import type { UpstreamLimits } from '../outbound/limits.js';
 import type { OAuth2ProviderDefinition } from '../providers/schema.js';
 import { connectionAad } from './connect-flow.js';
 import { connectInstructions } from './connect-instructions.js';
-import { connectionChanged } from './connection-changes.js';
-import type { ConnectionReader } from './connection-cache.js';
-import { isLockNotAvailable, lockConnection, markReauthRequired, updateTokens, type ConnectionRow } from './connection-store.js';
+import type { ConnectionRepository } from './connection-repository.js';
+import { isLockNotAvailable, type ConnectionRow } from './connection-store.js';
 import { refreshTokens, TokenRequestError } from './oauth-client.js';
 import { createRefreshSlots } from './refresh-slots.js';
 import { tokenFreshness } from './token-freshness.js';
@@ -59,8 +58,8 @@ export type RefreshOutcome = 'ok' | 'invalid_grant' | 'transient' | 'rejected' |
 
 export interface AccessTokenDeps {
   pool: Pool;
-  /** Where a tool call finds the connection (cached for a few seconds; see connection-cache.ts). */
-  connections: ConnectionReader;
+  /** Where a tool call finds the connection (cached for a few seconds) and a refresh locks it and stores its outcome. */
+  connections: ConnectionRepository;
   cipher: Cipher;
   log: Logger;
   /** PUBLIC_URL: "not connected" results point at the dashboard and the connect route under it. */
@@ -164,14 +163,14 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
     let outcome: { token: string } | { reauth: string };
     try {
       outcome = await withTransaction(deps.pool, async (tx) => {
-        const row = usableRow(await lockConnection(tx, userId, provider.id, lockWait), provider);
+        const row = usableRow(await deps.connections.lock(tx, userId, provider.id, lockWait), provider);
         const current = decryptAccess(row);
         const freshness = tokenFreshness({ issuedAt: row.accessTokenIssuedAt, expiresAt: row.expiresAt });
         if (current !== seen && freshness !== 'expired') return { token: current };
         if (!row.refreshTokenEnc) {
           // Nothing to refresh with: the token serves until it has expired or been refused.
           if (urgency === 'due') return { token: current };
-          await markReauthRequired(tx, userId, provider.id);
+          await deps.connections.markReauthRequired(tx, userId, provider.id);
           return { reauth: 'the access token is no longer accepted and there is no refresh token' };
         }
         let tokens;
@@ -182,10 +181,10 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
           refreshes[err instanceof TokenRequestError ? err.kind : 'error'] += 1;
           if (!(err instanceof TokenRequestError) || err.kind !== 'invalid_grant') throw err;
           // Marked while the lock is held: a reconnect that lands right after must not be marked too.
-          await markReauthRequired(tx, userId, provider.id);
+          await deps.connections.markReauthRequired(tx, userId, provider.id);
           return { reauth: err.message };
         }
-        await updateTokens(tx, userId, provider.id, {
+        await deps.connections.updateTokens(tx, userId, provider.id, {
           accessTokenEnc: deps.cipher.encrypt(tokens.accessToken, aad),
           // A rotated refresh token is written in the same statement as its access token.
           refreshTokenEnc: tokens.refreshToken ? deps.cipher.encrypt(tokens.refreshToken, aad) : undefined,
@@ -196,8 +195,6 @@ export function createAccessTokenSource(deps: AccessTokenDeps): AccessTokenSourc
         deps.log.debug({ provider: provider.id, urgency, rotated: Boolean(tokens.refreshToken) }, 'refreshed upstream access token');
         return { token: tokens.accessToken };
       });
-      // Committed now: no cached copy of the row from before the commit may outlive it.
-      connectionChanged(userId, provider.id);
     } catch (err) {
       if (!isLockNotAvailable(err)) throw err;
       refreshes.busy += 1;

@@ -7,7 +7,8 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import type { ApiKeyProviderDefinition } from '../providers/schema.js';
 import { sendUpstream } from '../upstreams/rest/send-request.js';
 import { connectionAad } from './connect-flow.js';
-import { upsertConnection, type ConnectionRow } from './connection-store.js';
+import type { ConnectionRepository } from './connection-repository.js';
+import type { ConnectionRow } from './connection-store.js';
 
 /** Reads a user's connection row (from the database, or the tool-call cache). */
 export type ConnectionFinder = (userId: string, providerId: string) => Promise<ConnectionRow | undefined>;
@@ -41,6 +42,7 @@ export class InvalidApiKeyError extends InvalidRequestError {
 
 export interface ApiKeyDeps {
   pool: Pool;
+  connections: ConnectionRepository;
   cipher: Cipher;
   registry: ProviderRegistry;
   log: Logger;
@@ -65,7 +67,7 @@ export function keyCredentials(provider: ApiKeyProviderDefinition, key: string):
 
 /**
  * The user's own key when they set one, else the operator's fallback, else undefined.
- * `find` reads the connection: the database, or the tool-call cache (connection-cache.ts).
+ * `find` reads the connection: the database, or the tool-call cache (connection-repository.ts).
  */
 export async function keyInUse(find: ConnectionFinder, cipher: Cipher, userId: string, provider: ApiKeyProviderDefinition): Promise<KeyInUse | undefined> {
   const row = await find(userId, provider.id);
@@ -88,7 +90,7 @@ export async function setApiKey(deps: ApiKeyDeps, userId: string, providerId: st
   const provider = apiKeyProvider(deps.registry, providerId);
   if (provider.validate) await validateKey(provider, provider.validate, key);
   const aad = connectionAad(userId, provider.id);
-  await upsertConnection(deps.pool, {
+  await deps.connections.upsert(deps.pool, {
     userId,
     providerId: provider.id,
     accountId: null,

@@ -9,7 +9,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import type { OAuth2ProviderDefinition } from '../providers/schema.js';
 import { DEFAULT_UPSTREAM_LIMITS } from '../outbound/limits.js';
 import { AccountLookupError, lookUpAccount } from './account-lookup.js';
-import { upsertConnection } from './connection-store.js';
+import type { ConnectionRepository, ConnectionWriter } from './connection-repository.js';
 import { buildAuthorizationUrl, exchangeCode, TokenRequestError, type TokenSet } from './oauth-client.js';
 import { confirmPendingConnect } from './connect-confirmation.js';
 import { consumeState, insertState, type Confirmation } from './state-store.js';
@@ -24,6 +24,8 @@ export class CallbackError extends AppError {
 
 export interface ConnectFlowDeps {
   pool: Pool;
+  /** The one writer of connection rows (it keeps the tool calls' cache in step). */
+  connections: ConnectionRepository;
   cipher: Cipher;
   registry: ProviderRegistry;
   publicUrl: string;
@@ -216,10 +218,20 @@ export async function exchangeCallbackCode(deps: ConnectFlowDeps, consumed: Cons
   }
 }
 
-/** Step 3: store the upstream tokens (encrypted, bound to their owner) as the user's connection. */
-export async function saveConnection(db: Queryable, cipher: Cipher, userId: string, provider: OAuth2ProviderDefinition, tokens: TokenSet): Promise<void> {
+/**
+ * Step 3: store the upstream tokens (encrypted, bound to their owner) as the user's connection,
+ * on the pool or inside the caller's transaction (`db`).
+ */
+export async function saveConnection(
+  deps: Pick<ConnectFlowDeps, 'connections' | 'cipher'>,
+  db: ConnectionWriter,
+  userId: string,
+  provider: OAuth2ProviderDefinition,
+  tokens: TokenSet,
+): Promise<void> {
+  const { cipher } = deps;
   const aad = connectionAad(userId, provider.id);
-  await upsertConnection(db, {
+  await deps.connections.upsert(db, {
     userId,
     providerId: provider.id,
     accountId: tokens.accountId,
@@ -257,7 +269,7 @@ export async function finishConnect(
   }
   const userId = consumed.userId;
   const tokens = await exchangeCallbackCode(deps, consumed, query);
-  await saveConnection(deps.pool, deps.cipher, userId, consumed.provider, tokens);
+  await saveConnection(deps, deps.pool, userId, consumed.provider, tokens);
   await recordConnected(deps.pool, { userId, providerId: consumed.provider.id, accountId: tokens.accountId, actor }, deps.log);
   return { providerName: consumed.provider.name, accountId: tokens.accountId };
 }

@@ -1,6 +1,5 @@
 import type { Queryable } from '../db/pool.js';
 import { entriesWithin } from '../memory-budget.js';
-import { onConnectionChange } from './connection-changes.js';
 import { findConnection, type ConnectionRow } from './connection-store.js';
 
 /**
@@ -22,18 +21,21 @@ const BYTES_PER_ENTRY = 1_800;
  * encrypted in the cache and are decrypted only for the call that uses them. Only usable rows
  * are kept (not "needs re-authorization", not absent), so a user who reconnects is never told
  * from memory that they must.
+ *
+ * Only the connection repository (connection-repository.ts) creates one: it is the one writer of
+ * connection rows, so it is the one that knows when an entry must be forgotten.
  */
-export interface ConnectionReader {
+export interface ConnectionCache {
   find(userId: string, providerId: string): Promise<ConnectionRow | undefined>;
-  /** Drops one entry (this process changed the row). */
+  /** Drops one entry, and keeps a read in flight for it from being cached (the row changed). */
   forget(userId: string, providerId: string): void;
-  /** Stops listening for changes (when the app stops). */
-  close(): void;
+  /** Drops every entry (when the app stops). */
+  clear(): void;
   /** Lookups since start and the entries held now (for /metrics). */
   readonly stats: { readonly hits: number; readonly misses: number; readonly size: number };
 }
 
-export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_TTL_MS, maxEntries = entriesWithin(HEAP_SHARE, BYTES_PER_ENTRY)): ConnectionReader {
+export function createConnectionCache(db: Queryable, ttlMs = CONNECTION_CACHE_TTL_MS, maxEntries = entriesWithin(HEAP_SHARE, BYTES_PER_ENTRY)): ConnectionCache {
   const entries = new Map<string, { row: ConnectionRow; until: number }>();
   // Reads in flight per key, marked when the row changes meanwhile: such a read may have fetched
   // the row as it was before the change, so it must not be cached. Kept only while reads are in
@@ -42,7 +44,7 @@ export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_T
   const keyOf = (userId: string, providerId: string): string => `${userId}\u0000${providerId}`;
   const lookups = { hits: 0, misses: 0 };
 
-  const reader: ConnectionReader = {
+  return {
     async find(userId, providerId) {
       const key = keyOf(userId, providerId);
       const cached = entries.get(key);
@@ -74,8 +76,7 @@ export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_T
       const flight = inFlight.get(key);
       if (flight) flight.changed = true;
     },
-    close() {
-      unsubscribe();
+    clear() {
       entries.clear();
     },
     stats: {
@@ -90,6 +91,4 @@ export function createConnectionReader(db: Queryable, ttlMs = CONNECTION_CACHE_T
       },
     },
   };
-  const unsubscribe = onConnectionChange((userId, providerId) => reader.forget(userId, providerId));
-  return reader;
 }

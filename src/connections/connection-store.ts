@@ -1,5 +1,11 @@
 import type { Queryable } from '../db/pool.js';
-import { connectionChanged } from './connection-changes.js';
+
+/*
+ * The SQL of the connections table. Reads are for anyone; the writes (upsertConnection, updateTokens,
+ * markReauthRequired, deleteConnection) and the refresh lock (lockConnection) are called only by
+ * connection-repository.ts, which drops the app's cached copy of the row once the write has
+ * committed, or once the lock has read a newer row (test/unit/connection-writes.test.ts).
+ */
 
 /** A stored connection with its tokens still encrypted. */
 export interface ConnectionRow {
@@ -79,7 +85,6 @@ export async function upsertConnection(
      RETURNING ${COLUMNS}`,
     [c.userId, c.providerId, c.accountId, c.scopes, c.accessTokenEnc, c.refreshTokenEnc ?? null, c.expiresAt, c.issuedAt, c.accountName ?? null],
   );
-  connectionChanged(c.userId, c.providerId);
   return toConnection(rows[0] as Row);
 }
 
@@ -120,7 +125,6 @@ export async function updateTokens(db: Queryable, userId: string, providerId: st
       WHERE user_id = $1 AND provider_id = $2 RETURNING ${COLUMNS}`,
     [userId, providerId, t.accessTokenEnc, t.refreshTokenEnc ?? null, t.expiresAt, t.issuedAt, t.scopes ?? null],
   );
-  connectionChanged(userId, providerId);
   return rows[0] ? toConnection(rows[0]) : undefined;
 }
 
@@ -130,7 +134,6 @@ export async function markReauthRequired(db: Queryable, userId: string, provider
     'UPDATE connections SET reauth_required_at = now(), updated_at = now() WHERE user_id = $1 AND provider_id = $2 AND reauth_required_at IS NULL',
     [userId, providerId],
   );
-  connectionChanged(userId, providerId);
 }
 
 /** Deletes and returns the connection, so its tokens can still be revoked upstream. */
@@ -139,7 +142,6 @@ export async function deleteConnection(db: Queryable, userId: string, providerId
     userId,
     providerId,
   ]);
-  connectionChanged(userId, providerId);
   return rows[0] ? toConnection(rows[0]) : undefined;
 }
 

@@ -1,7 +1,7 @@
 import type { Actor } from '../auth/actor.js';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Deadline } from '../outbound/deadline.js';
-import type { ConnectionReader } from './connection-cache.js';
+import type { ConnectionRepository } from './connection-repository.js';
 import type { ProviderDefinition } from '../providers/schema.js';
 import { NotConnectedError, type AccessTokenSource } from './access-tokens.js';
 import { keyCredentials, keyInUse, type KeySource } from './api-keys.js';
@@ -37,7 +37,7 @@ export interface CredentialSource {
 }
 
 /** OAuth providers through the access-token source (refresh included); API-key providers through the stored key or the fallback. */
-export function createCredentialSource(deps: { connections: ConnectionReader; cipher: Cipher; tokens: AccessTokenSource; publicUrl: string }): CredentialSource {
+export function createCredentialSource(deps: { connections: Pick<ConnectionRepository, 'find'>; cipher: Cipher; tokens: AccessTokenSource; publicUrl: string }): CredentialSource {
   const bearer = (token: string): UpstreamCredentials => ({ headers: { authorization: `Bearer ${token}` }, query: {}, source: 'oauth', secret: token });
 
   return {

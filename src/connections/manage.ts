@@ -7,7 +7,8 @@ import type { Logger } from '../log.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { keyInUse, last4, type KeySource } from './api-keys.js';
 import { connectionAad } from './connect-flow.js';
-import { deleteConnection, findConnection } from './connection-store.js';
+import type { ConnectionRepository } from './connection-repository.js';
+import { findConnection } from './connection-store.js';
 import { revokeToken } from './oauth-client.js';
 
 export interface ConnectionStatus {
@@ -74,7 +75,7 @@ export interface DisconnectResult {
  * and revokes the tokens it just stored.
  */
 export async function disconnect(
-  deps: { pool: Pool; cipher: Cipher; registry: ProviderRegistry; log: Logger; tokenTimeoutMs?: number },
+  deps: { pool: Pool; connections: ConnectionRepository; cipher: Cipher; registry: ProviderRegistry; log: Logger; tokenTimeoutMs?: number },
   userId: string,
   providerId: string,
   actor: Actor,
@@ -82,7 +83,7 @@ export async function disconnect(
   // Revocation needs a remote MCP server's discovered endpoints; without them the local tokens still go.
   const provider = (await deps.registry.ready(providerId).catch(() => undefined)) ?? deps.registry.provider(providerId);
   if (!provider) throw new NotFoundError(`Unknown provider "${providerId}".`);
-  const row = await deleteConnection(deps.pool, userId, providerId);
+  const row = await deps.connections.delete(deps.pool, userId, providerId);
   if (!row) {
     throw new NotFoundError(provider.auth === 'api_key' ? `You have not set your own ${provider.name} API key.` : `You have no ${provider.name} connection.`);
   }

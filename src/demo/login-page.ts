@@ -27,8 +27,8 @@ server so you can try connecting an account without one. Any name is a demo acco
 <h1>Log in to the demo</h1>
 ${error ? `<div class="alert" role="alert">${escapeHtml(error)}</div>` : ''}
 <form method="post" action="/demo/authorize">${hidden}
-<div class="field"><label>Demo account name<input name="login" autocomplete="username" required maxlength="40" pattern="[A-Za-z0-9._\\-]{1,40}"></label></div>
-<div class="field"><label>Password (anything)<input type="password" name="password" autocomplete="off"></label></div>
+<div class="field"><label for="demo-login">Demo account name</label><input type="text" id="demo-login" name="login" autocomplete="username" required maxlength="40" pattern="[A-Za-z0-9._\\-]{1,40}"></div>
+<div class="field"><label for="demo-password">Password (anything)</label><input type="password" id="demo-password" name="password" autocomplete="off"></div>
 <div class="actions"><button class="primary" type="submit" name="decision" value="allow">Log in and allow access to notes</button>
 <button class="secondary" type="submit" name="decision" value="deny">Deny</button></div>
 </form></div>`,

@@ -1,7 +1,6 @@
 import type { Actor } from '../auth/actor.js';
 import type { CallbackQuery, ConnectFlowDeps, ConsumedCallback } from '../connections/connect-flow.js';
 import { CallbackError, exchangeCallbackCode, recordConnected, saveConnection } from '../connections/connect-flow.js';
-import { connectionChanged } from '../connections/connection-changes.js';
 import { findUserByUpstreamAccount } from '../connections/connection-store.js';
 import { withTransaction, type Queryable } from '../db/pool.js';
 import type { IdpLogin } from '../idp/login.js';
@@ -102,12 +101,10 @@ export async function completeUpstreamSignIn(
   const outcome = await withTransaction(deps.pool, async (tx) => {
     const userId = consumed.userId ?? (await userForAccount(tx, provider.id, tokens.accountId as string, tokens.accountName));
     if (userId === null) return null;
-    await saveConnection(tx, deps.cipher, userId, provider, tokens);
+    await saveConnection(deps, tx, userId, provider, tokens);
     return { userId, redirect: await finishAuthorization(tx, deps.endpoints, requestId, userId) };
   });
   if (outcome) {
-    // Committed now: no cached copy of the row from before the commit may outlive it.
-    connectionChanged(outcome.userId, provider.id);
     await recordConnected(deps.pool, { userId: outcome.userId, providerId: provider.id, accountId: tokens.accountId, actor }, deps.log);
     return outcome.redirect;
   }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { createConnectionReader, type ConnectionReader } from '../../src/connections/connection-cache.js';
-import { updateTokens, upsertConnection } from '../../src/connections/connection-store.js';
+import { createConnectionCache, type ConnectionCache } from '../../src/connections/connection-cache.js';
+import { createConnectionRepository, type ConnectionRepository } from '../../src/connections/connection-repository.js';
 import type { Queryable } from '../../src/db/pool.js';
 import { insertUser } from '../../src/users/user-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -25,12 +25,14 @@ describe('the connection cache', () => {
       return result;
     }) as Queryable['query'],
   };
-  let reader: ConnectionReader;
+  let cache: ConnectionCache;
+  let reader: ConnectionRepository;
 
   before(async () => {
     db = await createTestDatabase();
     pool = new pg.Pool({ connectionString: db.url });
-    reader = createConnectionReader(counted, 60_000);
+    cache = createConnectionCache(counted, 60_000);
+    reader = createConnectionRepository(cache);
   });
   after(async () => {
     reader.close();
@@ -40,12 +42,12 @@ describe('the connection cache', () => {
 
   async function connectedUser(token: string): Promise<string> {
     const { id } = await insertUser(pool, 'cache test');
-    await upsertConnection(pool, { userId: id, providerId: 'acme', accountId: 'a', scopes: [], accessTokenEnc: token, refreshTokenEnc: null, issuedAt: new Date(), expiresAt: null });
+    await reader.upsert(pool, { userId: id, providerId: 'acme', accountId: 'a', scopes: [], accessTokenEnc: token, refreshTokenEnc: null, issuedAt: new Date(), expiresAt: null });
     return id;
   }
 
   const refresh = (userId: string, token: string) =>
-    updateTokens(pool, userId, 'acme', { accessTokenEnc: token, refreshTokenEnc: undefined, issuedAt: new Date(), expiresAt: null });
+    reader.updateTokens(pool, userId, 'acme', { accessTokenEnc: token, refreshTokenEnc: undefined, issuedAt: new Date(), expiresAt: null });
 
   it('a warm read costs no query; a change made here is seen by the next read', async () => {
     const userId = await connectedUser('v1');
@@ -76,7 +78,7 @@ describe('the connection cache', () => {
     // Bookkeeping of changes must stay bounded (many users connect, refresh and disconnect)
     // without ever losing the change that matters to a read in flight.
     const othersChange = (): void => {
-      for (let i = 0; i < 20_000; i++) reader.forget(`someone-${i}`, 'acme');
+      for (let i = 0; i < 20_000; i++) cache.forget(`someone-${i}`, 'acme');
     };
     othersChange();
     let release!: () => void;

@@ -52,7 +52,7 @@ describe('the /mcp fast path answers exactly like the SDK', () => {
   const tokens: AccessTokenSource = { get: async () => 'upstream-token', refreshAfterRejection: async () => 'upstream-token', refreshes: { ok: 0, invalid_grant: 0, transient: 0, rejected: 0, error: 0, busy: 0 } };
   const counted: ToolCallOutcome[] = [];
   const usage: UsageRecorder = { record: (call) => void counted.push(call), flush: async () => undefined, start: () => undefined, stop: async () => undefined, lastWrittenAt: 0 };
-  const credentials = createCredentialSource({ connections: { find: () => Promise.reject(new Error('unused')), forget: () => undefined, close: () => undefined, stats: { hits: 0, misses: 0, size: 0 } }, cipher: createCipher(randomBytes(32)), tokens, publicUrl: 'http://127.0.0.1:9' });
+  const credentials = createCredentialSource({ connections: { find: () => Promise.reject(new Error('unused')) }, cipher: createCipher(randomBytes(32)), tokens, publicUrl: 'http://127.0.0.1:9' });
   const base = { registry, credentials, usage, log: createLogger('silent'), publicUrl: 'http://127.0.0.1:9', limits: { apiTimeoutMs: 5_000, callTimeoutMs: 10_000 }, inFlight: createInFlightLimiter() };
   const deps = { ...base, remote: createRemoteTools(base) };
   const sdk = createMcpHandler(deps);

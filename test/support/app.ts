@@ -14,6 +14,7 @@ import { createBcryptGate, type BcryptGate } from '../../src/keys/bcrypt-gate.js
 import type { TrustProxy } from '../../src/http/trust-proxy.js';
 import type { LimitSettings } from '../../src/limits/settings.js';
 import { createLogger } from '../../src/log.js';
+import { secretInLogs } from './log-secrets.js';
 import { parseProviders } from '../../src/providers/load.js';
 import { withOpenApiTools } from '../../src/providers/openapi/with-openapi-tools.js';
 import { createRegistry } from '../../src/providers/registry.js';
@@ -54,7 +55,7 @@ export interface TestAppOptions {
   connectionCacheMs?: number;
   /** Where log lines go instead of `logs` (a spawned app process sends them to stderr). */
   logTo?: Writable;
-  /** pino level (default `debug`); the secrets test runs at `trace`. */
+  /** pino level (default `trace`, or TEST_LOG_LEVEL): every line is scanned for secrets at close (log-secrets.ts). */
   logLevel?: string;
   /**
    * Limits to use instead of the defaults: shorter upstream timeouts (timeout tests take
@@ -113,14 +114,15 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
         done();
       },
     });
-  const log = createLogger(options.logLevel ?? 'debug', sink);
+  const log = createLogger(options.logLevel ?? process.env.TEST_LOG_LEVEL ?? 'trace', sink);
   const raw = typeof options.providers === 'function' ? await options.providers(url) : (options.providers ?? []);
   // As loadProviders does for a providers file: OpenAPI imports add their tools (spec paths relative to the working directory).
   const configured = await withOpenApiTools(parseProviders({ providers: raw }, { ...process.env, ...options.env }), process.cwd(), 'providers');
   const registry = createRegistry(options.demo ? [...configured, demoProvider(options.publicUrl ? options.publicUrl(url) : url, url)] : configured);
   const pool = createPool(options.databaseUrl);
   const appPool = options.wrapPool ? options.wrapPool(pool) : pool;
-  const cipher = createCipher(options.encryptionKey ?? randomBytes(32), options.previousKeys ?? []);
+  const encryptionKey = options.encryptionKey ?? randomBytes(32);
+  const cipher = createCipher(encryptionKey, options.previousKeys ?? []);
   const bcrypt = options.bcrypt ?? createBcryptGate();
   const idpEnv = typeof options.idpEnv === 'function' ? options.idpEnv(url) : options.idpEnv;
   const idpSettings = idpEnv ? loadConfig({ ...idpEnv, PUBLIC_URL: url }).idp : undefined;
@@ -155,6 +157,8 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
       await new Promise((resolve) => server.close(resolve));
       await app.close();
       await pool.end();
+      const leak = options.logTo ? undefined : secretInLogs(logs, [encryptionKey.toString('base64'), encryptionKey.toString('base64url')]);
+      if (leak) throw new Error(`a secret reached the log: ${leak}`);
     },
   };
 }

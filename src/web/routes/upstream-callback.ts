@@ -1,5 +1,4 @@
 import type { Request, Response } from 'express';
-import { connectionChanged } from '../../connections/connection-changes.js';
 import { CallbackError, exchangeCallbackCode, finishConnect, recordConnected, saveConnection, type CallbackQuery, type ConsumedCallback } from '../../connections/connect-flow.js';
 import { withTransaction } from '../../db/pool.js';
 import type { SignInCallback } from './connect-callback.js';
@@ -69,11 +68,9 @@ async function signIn(deps: WebDeps & SessionDeps, req: Request, res: Response, 
   }
   const userId = await withTransaction(deps.pool, async (tx) => {
     const id = await userForAccount(tx, provider.id, accountId, tokens.accountName);
-    if (id !== null) await saveConnection(tx, deps.cipher, id, provider, tokens);
+    if (id !== null) await saveConnection(deps, tx, id, provider, tokens);
     return id;
   });
-  // Committed now: no cached copy of the row from before the commit may outlive it.
-  if (userId !== null) connectionChanged(userId, provider.id);
   if (userId === null) {
     sendPage(res, 403, messagePage({ title: 'Account disabled', message: 'This account is disabled on this server. Ask its operator.', link: { href: '/', text: 'Back to the start page' } }));
     return;
