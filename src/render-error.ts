@@ -90,7 +90,11 @@ const REDIRECT_CODES = new Set(['invalid_request', 'unauthorized_client', 'acces
 
 /** The query parameters of an authorization error redirect (`redirect_uri?error=…&error_description=…`). */
 export function redirectError(err: unknown, log: Logger, where?: Where): { error: string; error_description: string } {
-  const error = toAppError(err, log, where);
+  return redirectParams(toAppError(err, log, where));
+}
+
+/** redirectError for an AppError already in hand (nothing to log: an unknown error never gets here). */
+export function redirectParams(error: AppError): { error: string; error_description: string } {
   if (REDIRECT_CODES.has(error.code)) return { error: error.code, error_description: publicMessage(error) };
   return { error: 'server_error', error_description: SERVER_ERROR_DESCRIPTION };
 }
