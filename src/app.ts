@@ -225,7 +225,7 @@ export function buildApp(deps: AppDeps): App {
   const connectFlow = { pool, connections, cipher, registry, publicUrl: config.publicUrl, tokenTimeoutMs: upstream.tokenTimeoutMs, log };
   app.use(connectRouter({ ...connectFlow, authenticate: auth, inFlight }));
   app.use(connectCallbackRouter({ ...connectFlow, signInCallback: oauthSignInCallback({ ...signIn, cookies }), webCallback: web.callback }));
-  app.use(mcpRouter({ publicUrl: config.publicUrl, authenticate: mcpAuth }));
+  app.use(mcpRouter({ publicUrl: config.publicUrl, authenticate: mcpAuth, log }));
   app.use(usageRouter({ pool, usage, authenticate: auth }));
   app.use(web.router);
 

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { createPool } from '../db/pool.js';
 import { parseClientMetadata, registerClient, registrationResponse } from '../oauth-server/client-registration.js';
-import { OAuthError } from '../oauth-server/errors.js';
+import { AppError } from '../errors.js';
 
 /**
  * `npm run oauth-client -- --name "Acme assistant" --redirect-uri https://… [--redirect-uri …] [--public]`
@@ -33,7 +33,7 @@ try {
   process.stdout.write(`${JSON.stringify(registrationResponse(registered), null, 2)}\n`);
   if (registered.clientSecret) process.stderr.write('Store client_secret now: it is shown only once.\n');
 } catch (err) {
-  if (!(err instanceof OAuthError)) throw err;
+  if (!(err instanceof AppError)) throw err;
   process.stderr.write(`${err.code}: ${err.description}\n`);
   process.exitCode = 1;
 } finally {

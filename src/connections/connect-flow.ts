@@ -15,10 +15,10 @@ import { confirmPendingConnect } from './connect-confirmation.js';
 import { consumeState, insertState, type Confirmation } from './state-store.js';
 import { forgetRejectedClient } from '../upstreams/mcp/oauth-provider.js';
 
-/** A callback that cannot complete; rendered as an HTML error page (always 4xx). */
+/** A callback that cannot complete; rendered as an HTML error page (always 4xx: 404 unknown provider, 403 unconfirmed, else 400). */
 export class CallbackError extends AppError {
   constructor(description: string, code = 'invalid_request') {
-    super(400, code, description);
+    super(code === 'not_found' ? 404 : code === 'unconfirmed' ? 403 : 400, code, description);
   }
 }
 

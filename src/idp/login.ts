@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { errors, jwtVerify } from 'jose';
 import type { Cipher } from '../crypto/cipher.js';
 import type { Pool } from '../db/pool.js';
+import { AppError } from '../errors.js';
 import { sameHash, sha256 } from '../crypto/secrets.js';
 import { IdpUnavailableError, postForm } from './http.js';
 import type { IdpIdentity } from './identity-store.js';
@@ -12,14 +13,10 @@ import { CLOCK_TOLERANCE_SECONDS } from './token-verifier.js';
 /** The one redirect URI to register at the IdP for login mode. */
 export const IDP_CALLBACK_PATH = '/sign-in/idp/callback';
 
-/** A login that cannot be completed; `description` is safe to show. */
-export class IdpLoginError extends Error {
-  constructor(
-    readonly status: number,
-    readonly description: string,
-  ) {
-    super(description);
-    this.name = 'IdpLoginError';
+/** A login that cannot be completed; `description` is safe to show (4xx, or 503 when the IdP cannot be reached). */
+export class IdpLoginError extends AppError {
+  constructor(status: number, description: string) {
+    super(status, status === 403 ? 'access_denied' : status >= 500 ? 'temporarily_unavailable' : 'invalid_request', description, { expose: true });
   }
 }
 

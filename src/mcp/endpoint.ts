@@ -1,17 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js';
-import { AppError, ForbiddenError, PayloadTooLargeError, ServerError } from '../errors.js';
+import { ForbiddenError, JsonRpcError, PayloadTooLargeError } from '../errors.js';
 import type { Authenticated, Credentials } from '../auth/authenticator.js';
 import { batchTooLargeError, type BatchCharge } from '../auth/batch-charge.js';
 import { createOriginCheck, ORIGIN_CHECK_MESSAGES } from '../http/middleware/dns-rebinding.js';
 import { rateLimitError, rateLimitHeaderList, rateLimitHeaders } from '../http/middleware/rate-limit.js';
 import type { RateDecision } from '../limits/key-rate-limiter.js';
 import type { Logger } from '../log.js';
+import { jsonError, jsonRpcError } from '../render-error.js';
 import { preserveIds } from './exact-ids.js';
 import type { FastDispatcher } from './fast-dispatch.js';
 import type { McpHandler } from './mcp-server.js';
 import { rewriteResponse } from './rewrite-response.js';
 import { canUseTools } from './tool-access.js';
+
+/** How the renderer's log lines name this endpoint. */
+const WHERE = { surface: 'mcp', method: 'POST', path: '/mcp' } as const;
 
 /** A JSON-RPC message larger than this is refused with 413 before it is parsed. */
 export const MAX_MCP_BODY_BYTES = 1024 * 1024;
@@ -63,9 +67,17 @@ export function createMcpEndpoint(deps: McpEndpointDeps): (req: IncomingMessage,
     for (let i = 0; i < list.length; i += 2) res.setHeader(list[i] as string, list[i + 1] as string);
   };
 
-  const fail = (res: ServerResponse, error: AppError, rate: RateDecision | undefined): void => {
-    res.writeHead(error.status, { ...deps.securityHeaders, ...(rate && rateLimitHeaders(rate)), ...error.headers, 'content-type': 'application/json; charset=utf-8' });
-    res.end(JSON.stringify(error.toResponseObject()));
+  // Errors only: the success paths above never come here.
+  const fail = (res: ServerResponse, err: unknown, rate: RateDecision | undefined): void => {
+    const { status, headers, body } = jsonError(err, deps.log, WHERE);
+    res.writeHead(status, { ...deps.securityHeaders, ...(rate && rateLimitHeaders(rate)), ...headers, 'content-type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify(body));
+  };
+  /** A JSON-RPC error that belongs to no request (`id: null`), as the SDK words its own. */
+  const rpcFail = (res: ServerResponse, err: JsonRpcError): void => {
+    const { status, headers, body } = jsonRpcError(err, deps.log, WHERE);
+    res.writeHead(status, { ...headers, 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
   };
 
   /** `seen.rate` is filled in as soon as the key's limit was taken, so refusals carry the headers too. */
@@ -94,13 +106,13 @@ export function createMcpEndpoint(deps: McpEndpointDeps): (req: IncomingMessage,
       message = JSON.parse(text);
     } catch {
       setHeaders(res, rate);
-      rpcError(res, -32700, 'Parse error: Invalid JSON');
+      rpcFail(res, new JsonRpcError(400, -32700, 'Parse error: Invalid JSON'));
       return;
     }
     if (Array.isArray(message) && message.length === 0) {
       // JSON-RPC 2.0 §6: an empty batch is answered with one Invalid Request error (the SDK sends 202, no body).
       setHeaders(res, rate);
-      rpcError(res, -32600, 'Invalid Request: a batch must contain at least one message');
+      rpcFail(res, new JsonRpcError(400, -32600, 'Invalid Request: a batch must contain at least one message'));
       return;
     }
     const exact = preserveIds(text, message);
@@ -144,16 +156,9 @@ export function createMcpEndpoint(deps: McpEndpointDeps): (req: IncomingMessage,
         res.destroy();
         return;
       }
-      if (!(err instanceof AppError)) deps.log.error({ err }, 'unhandled error on /mcp');
-      fail(res, err instanceof AppError ? err : new ServerError(), seen.rate);
+      fail(res, err, seen.rate);
     }
   };
-}
-
-/** A JSON-RPC error that belongs to no request (`id: null`), as the SDK words its own. */
-function rpcError(res: ServerResponse, code: number, message: string): void {
-  res.writeHead(400, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

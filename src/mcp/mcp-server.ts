@@ -3,6 +3,8 @@ import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { ProviderRegistry } from '../providers/registry.js';
+import type { Logger } from '../log.js';
+import { jsonRpcError } from '../render-error.js';
 import { VERSION } from '../version.js';
 import type { Caller } from '../auth/caller.js';
 import { callTool, type ToolCallDeps } from './call-tool.js';
@@ -28,13 +30,13 @@ export function createMcpHandler(deps: ToolCallDeps & { registry: ProviderRegist
         instructions: 'Each tool calls an upstream API as the signed-in user. If a tool says an account is not connected, tell the user how to connect it.',
       },
     );
-    server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    server.setRequestHandler(ListToolsRequestSchema, rendered(deps.log, async () => ({
       tools: [
         ...deps.registry.tools.filter((tool) => canUseTool(caller.scopes, tool)).map(describeTool),
         ...(deps.remote.enabled ? await deps.remote.list(caller) : []),
       ],
-    }));
-    server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    })));
+    server.setRequestHandler(CallToolRequestSchema, rendered(deps.log, async (request) => {
       const tool = deps.registry.tool(request.params.name);
       const remote = tool ? undefined : deps.remote.owner(request.params.name);
       if (remote) return deps.remote.call(caller, remote, request.params.name, request.params.arguments);
@@ -48,7 +50,7 @@ export function createMcpHandler(deps: ToolCallDeps & { registry: ProviderRegist
         };
       }
       return callTool(deps, caller, tool, request.params.arguments);
-    });
+    }));
     return server;
   }
 
@@ -63,5 +65,22 @@ export function createMcpHandler(deps: ToolCallDeps & { registry: ProviderRegist
       await server.connect(transport);
       await transport.handleRequest(req, res, body);
     },
+  };
+}
+
+/**
+ * An SDK request handler whose failures go through the one renderer: the SDK's own protocol
+ * errors (McpError, e.g. an unknown tool) pass as they are; anything else is logged with its
+ * cause and answered as JSON-RPC "Internal error" — the SDK would otherwise send its message.
+ */
+function rendered<A extends unknown[], R>(log: Logger, handler: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args) => {
+    try {
+      return await handler(...args);
+    } catch (err) {
+      if (err instanceof McpError) throw err;
+      const { error } = jsonRpcError(err, log, { surface: 'mcp-sdk' }).body;
+      throw Object.assign(new Error(error.message), { code: error.code });
+    }
   };
 }

@@ -5,6 +5,7 @@ import { findUserByUpstreamAccount } from '../connections/connection-store.js';
 import { withTransaction, type Queryable } from '../db/pool.js';
 import type { IdpLogin } from '../idp/login.js';
 import type { Logger } from '../log.js';
+import { redirectParams } from '../render-error.js';
 import { insertUser } from '../users/user-store.js';
 import { consumeAuthorizationRequest, findApprovedRequest } from './authorization-request-store.js';
 import { authorizationResponseUrl } from './authorization-response.js';
@@ -53,7 +54,7 @@ export async function finishAuthorization(tx: Queryable, endpoints: OAuthEndpoin
 export async function refuseAuthorization(db: Queryable, endpoints: OAuthEndpoints, requestId: string, error: AuthorizationRedirectError): Promise<SignInOutcome> {
   const request = await consumeAuthorizationRequest(db, requestId);
   if (!request) throw new AuthorizationPageError(400, 'Sign-in expired', 'This sign-in has expired or was already used. Start again from your AI client.');
-  return { redirect: authorizationResponseUrl(endpoints, request.redirectUri, request.state, { error: error.code, error_description: error.description }) };
+  return { redirect: authorizationResponseUrl(endpoints, request.redirectUri, request.state, redirectParams(error)) };
 }
 
 /**

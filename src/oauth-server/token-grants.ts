@@ -3,7 +3,8 @@ import type { Logger } from '../log.js';
 import type { AuthenticatedClient } from './clients.js';
 import { consumeCode } from './code-store.js';
 import { isOurResource, type OAuthEndpoints } from './endpoints.js';
-import { InvalidGrantError, InvalidRequestError, InvalidScopeError, InvalidTargetError, UnauthorizedClientError } from './errors.js';
+import { InvalidRequestError } from '../errors.js';
+import { InvalidGrantError, InvalidScopeError, InvalidTargetError, UnauthorizedClientError } from './errors.js';
 import { normalize, isOAuthScope } from './scopes.js';
 import { PKCE_VALUE, pkceMatches, sha256 } from '../crypto/secrets.js';
 import {

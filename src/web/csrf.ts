@@ -17,7 +17,7 @@ import { ForbiddenError } from '../errors.js';
  */
 export class CsrfError extends ForbiddenError {
   constructor() {
-    super('This form is out of date or did not come from this site. Reload the page and try again.', 'csrf_failed');
+    super('This form is out of date or did not come from this site. Reload the page and try again.', 'csrf_failed', { title: 'Form expired' });
   }
 }
 

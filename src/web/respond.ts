@@ -1,4 +1,6 @@
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
+import type { Logger } from '../log.js';
+import { pageError, type ErrorPageView } from '../render-error.js';
 
 /**
  * The Content-Security-Policy of every HTML page: only this server's own stylesheet, script and
@@ -32,4 +34,20 @@ export function pageHeaders(formTargets: readonly string[] = []): Record<string,
 
 export function sendPage(res: Response, status: number, html: string, formTargets: readonly string[] = []): void {
   res.status(status).set(pageHeaders(formTargets)).type('html').send(html);
+}
+
+/**
+ * Any error as an HTML page, through the one renderer (src/render-error.ts: status, headers, the
+ * words a visitor may read, unknown errors a logged generic 500). `template` words it for the
+ * screen it replaces and must escape what it inserts.
+ */
+export function sendErrorPage(req: Request, res: Response, err: unknown, log: Logger, template: (view: ErrorPageView) => string): void {
+  const { status, headers, body } = pageError(err, log, { surface: 'page', method: req.method, path: req.path });
+  if (res.headersSent) {
+    // Too late for a page (logged above all the same): cut the response short rather than append to it.
+    res.destroy();
+    return;
+  }
+  res.set(headers);
+  sendPage(res, status, template(body));
 }

@@ -1,10 +1,9 @@
 import { Router, type ErrorRequestHandler } from 'express';
 import { AppError } from '../errors.js';
 import type { SignInCallback } from './routes/connect-callback.js';
-import { CsrfError } from './csrf.js';
 import type { WebDeps } from './deps.js';
 import { messagePage } from './pages/message.js';
-import { sendPage } from './respond.js';
+import { sendErrorPage } from './respond.js';
 import { confirmConnectRouter } from './routes/confirm-connect.js';
 import { dashboardRouter } from './routes/dashboard.js';
 import { idpSignInRouter } from './routes/idp-sign-in.js';
@@ -38,31 +37,22 @@ export function createWeb(deps: WebDeps): Web {
 }
 
 /**
- * Errors of the web page's routes become pages, not JSON: a refused form (403), a missing
- * thing (404), anything else a generic 500 page whose cause goes to the log only.
+ * Errors of the web page's routes become pages, not JSON, through the one renderer: a refused
+ * form (403), a missing thing (404), anything unknown a generic 500 whose cause goes to the log only.
  */
 function webErrors(deps: WebDeps): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) return next(err);
     const signedIn = Boolean((res.locals.webVisitor as { session?: unknown } | undefined)?.session);
-    const home = signedIn ? { href: '/dashboard', text: 'Back to your dashboard' } : { href: '/', text: 'Back to the start page' };
-    if (err instanceof CsrfError) {
-      sendPage(res, 403, messagePage({ title: 'Form expired', message: err.description, link: home }));
-      return;
-    }
-    if (err instanceof AppError && err.status < 500) {
-      res.set(err.headers);
-      const title = err.status === 404 ? 'Not found' : err.status === 403 ? 'Not allowed' : 'That did not work';
-      sendPage(res, err.status, messagePage({ title, message: err.description, link: home }));
-      return;
-    }
-    // body-parser's own errors (a form too large, a bad encoding) are the sender's fault.
-    const type = (err as { type?: unknown })?.type;
-    if (typeof type === 'string' && type.startsWith('entity.')) {
-      sendPage(res, type === 'entity.too.large' ? 413 : 400, messagePage({ title: 'Form not accepted', message: 'The form could not be read. Go back and try again.', link: home }));
-      return;
-    }
-    deps.log.error({ err, method: req.method, path: req.path }, 'unhandled error on the web page');
-    sendPage(res, 500, messagePage({ title: 'Something went wrong', message: 'Something went wrong on our side. Please try again.', link: home }));
+    const link = signedIn ? { href: '/dashboard', text: 'Back to your dashboard' } : { href: '/', text: 'Back to the start page' };
+    sendErrorPage(req, res, formError(err) ?? err, deps.log, ({ title, message }) => messagePage({ title, message, link }));
   };
+}
+
+/** body-parser's own errors (a form too large, a bad encoding) are the sender's fault, in a form's words. */
+function formError(err: unknown): AppError | undefined {
+  const type = (err as { type?: unknown } | null)?.type;
+  if (typeof type !== 'string' || !type.startsWith('entity.')) return undefined;
+  const status = type === 'entity.too.large' ? 413 : 400;
+  return new AppError(status, 'invalid_form', 'The form could not be read. Go back and try again.', { title: 'Form not accepted' });
 }

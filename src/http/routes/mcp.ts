@@ -1,4 +1,7 @@
 import { Router, type RequestHandler } from 'express';
+import { JsonRpcError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { jsonRpcError } from '../../render-error.js';
 import { dnsRebindingGuard } from '../middleware/dns-rebinding.js';
 
 /**
@@ -7,14 +10,12 @@ import { dnsRebindingGuard } from '../middleware/dns-rebinding.js';
  * transports: 405 is the specified answer for both). Host/Origin are checked before the key,
  * so a rebinding page learns nothing.
  */
-export function mcpRouter(deps: { publicUrl: string; authenticate: RequestHandler }): Router {
+export function mcpRouter(deps: { publicUrl: string; authenticate: RequestHandler; log: Logger }): Router {
   const router = Router();
   router.all('/mcp', dnsRebindingGuard(deps.publicUrl), deps.authenticate, (req, res) => {
-    res.status(405).set('Allow', 'POST').json({
-      jsonrpc: '2.0',
-      error: { code: -32000, message: `Method not allowed: ${req.method} /mcp (this server is stateless; use POST).` },
-      id: null,
-    });
+    const refusal = new JsonRpcError(405, -32000, `Method not allowed: ${req.method} /mcp (this server is stateless; use POST).`, { headers: { Allow: 'POST' } });
+    const { status, headers, body } = jsonRpcError(refusal, deps.log);
+    res.status(status).set(headers).json(body);
   });
   return router;
 }

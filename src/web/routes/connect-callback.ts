@@ -4,7 +4,7 @@ import type { CallbackHandler } from '../../connections/callback-handler.js';
 import { CallbackError, consumeCallbackState, finishConnect, type ConnectFlowDeps } from '../../connections/connect-flow.js';
 import type { Logger } from '../../log.js';
 import { errorPage, successPage } from '../pages/connect-result.js';
-import { sendPage } from '../respond.js';
+import { sendErrorPage, sendPage } from '../respond.js';
 import { webActor } from '../sessions.js';
 
 /** A flow's half of the upstream callback, with express's request and response. */
@@ -29,7 +29,7 @@ export function connectCallbackRouter(deps: ConnectFlowDeps & { log: Logger; sig
     res.set('Cache-Control', 'no-store');
     const query = CallbackQuery.safeParse(req.query);
     if (!query.success) {
-      sendPage(res, 400, errorPage('Connection failed', 'The link is malformed. Start connecting again.'));
+      sendErrorPage(req, res, new CallbackError('The link is malformed. Start connecting again.'), deps.log, ({ message }) => errorPage('Connection failed', message));
       return;
     }
     try {
@@ -45,9 +45,8 @@ export function connectCallbackRouter(deps: ConnectFlowDeps & { log: Logger; sig
       const { providerName, accountId } = await finishConnect(deps, consumed, query.data, webActor(req, res));
       sendPage(res, 200, successPage(providerName, accountId));
     } catch (err) {
-      if (!(err instanceof CallbackError)) throw err;
-      deps.log.info({ provider: req.params.provider, reason: err.code }, 'connect callback refused');
-      sendPage(res, err.code === 'not_found' ? 404 : err.code === 'unconfirmed' ? 403 : 400, errorPage('Connection failed', err.description));
+      if (err instanceof CallbackError) deps.log.info({ provider: req.params.provider, reason: err.code }, 'connect callback refused');
+      sendErrorPage(req, res, err, deps.log, ({ message }) => errorPage('Connection failed', message));
     }
   });
   return router;

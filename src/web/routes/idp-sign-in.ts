@@ -1,8 +1,8 @@
 import { Router } from 'express';
+import { ForbiddenError } from '../../errors.js';
 import { userForIdentity } from '../../idp/identity-store.js';
 import { IDP_CALLBACK_PATH, IdpLoginError, type IdpLogin } from '../../idp/login.js';
 import { oauthEndpoints } from '../../oauth-server/endpoints.js';
-import { AuthorizationPageError } from '../../oauth-server/errors.js';
 import { completeIdpAuthorization } from '../../oauth-server/idp-sign-in.js';
 import { sendOutcome } from './oauth-authorize.js';
 import { signInErrorPage } from '../pages/consent.js';
@@ -11,7 +11,7 @@ import type { WebDeps } from '../deps.js';
 import { parseForm } from '../form.js';
 import { withNotice } from '../notices.js';
 import { messagePage } from '../pages/message.js';
-import { sendPage } from '../respond.js';
+import { sendErrorPage } from '../respond.js';
 import { ensureBrowserId, loadVisitor, startWebSession, visitorOf, type SessionDeps } from '../sessions.js';
 
 /**
@@ -37,9 +37,8 @@ export function idpSignInRouter(deps: WebDeps & SessionDeps & { idpLogin: IdpLog
     try {
       outcome = await deps.idpLogin.complete(req.query as Record<string, unknown>, deps.browserCookies.read(req).browserId);
     } catch (err) {
-      if (!(err instanceof IdpLoginError)) throw err;
-      deps.log.info({ status: err.status }, 'IdP sign-in refused');
-      sendPage(res, err.status, messagePage({ title: `Could not sign in with ${deps.idpLogin.name}`, message: err.description, link: back }));
+      if (err instanceof IdpLoginError) deps.log.info({ status: err.status }, 'IdP sign-in refused');
+      sendErrorPage(req, res, err, deps.log, ({ message }) => messagePage({ title: `Could not sign in with ${deps.idpLogin.name}`, message, link: back }));
       return;
     }
     if (outcome.authorizationRequestId) {
@@ -47,14 +46,14 @@ export function idpSignInRouter(deps: WebDeps & SessionDeps & { idpLogin: IdpLog
         const signIn = { ...deps, endpoints };
         sendOutcome(res, deps.browserCookies, await completeIdpAuthorization(signIn, outcome.authorizationRequestId, outcome.identity));
       } catch (err) {
-        if (!(err instanceof AuthorizationPageError)) throw err;
-        sendPage(res, err.status, signInErrorPage(err.title, err.description));
+        sendErrorPage(req, res, err, deps.log, ({ title, message }) => signInErrorPage(title, message));
       }
       return;
     }
     const user = await userForIdentity(deps.pool, outcome.identity);
     if (user.disabled) {
-      sendPage(res, 403, messagePage({ title: 'Account disabled', message: 'This account is disabled on this server. Ask its operator.', link: back }));
+      const disabled = new ForbiddenError('This account is disabled on this server. Ask its operator.', 'access_denied', { title: 'Account disabled' });
+      sendErrorPage(req, res, disabled, deps.log, ({ title, message }) => messagePage({ title, message, link: back }));
       return;
     }
     await startWebSession(deps, req, res, { userId: user.userId, key: null, via: 'idp' });

@@ -1,4 +1,4 @@
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { KeyCheck } from '../../auth/key-check.js';
 import { authorizationOrigins } from '../../providers/authorization-origins.js';
 import { validateAuthorizationRequest } from '../../oauth-server/authorize-request.js';
@@ -6,7 +6,8 @@ import { startAuthorization } from '../../oauth-server/authorize.js';
 import { authorizationResponseUrl } from '../../oauth-server/authorization-response.js';
 import type { ClientDirectory } from '../../oauth-server/clients.js';
 import { decide } from '../../oauth-server/decision.js';
-import { AuthorizationPageError, AuthorizationRedirectError } from '../../oauth-server/errors.js';
+import { AuthorizationRedirectError } from '../../oauth-server/errors.js';
+import { redirectError } from '../../render-error.js';
 import { cspSourceFor } from '../../oauth-server/redirect-uris.js';
 import { newSecret } from '../../crypto/secrets.js';
 import { SESSION_TTL_SECONDS } from '../../oauth-server/session-store.js';
@@ -14,7 +15,7 @@ import type { SignInDeps, SignInOutcome } from '../../oauth-server/sign-in.js';
 import type { SignInCookies } from '../cookies.js';
 import { consentPage, signInErrorPage } from '../pages/consent.js';
 import { parseForm } from '../form.js';
-import { sendPage } from '../respond.js';
+import { sendErrorPage, sendPage } from '../respond.js';
 
 export interface AuthorizeRouteDeps extends SignInDeps {
   clients: ClientDirectory;
@@ -33,18 +34,17 @@ export function sendOutcome(res: Response, cookies: SignInCookies, outcome: Sign
 export function oauthAuthorizeRouter(deps: AuthorizeRouteDeps): Router {
   const router = Router();
 
-  const pageError = (res: Response, err: unknown): boolean => {
-    if (err instanceof AuthorizationPageError) {
-      res.set(err.headers);
-      sendPage(res, err.status, signInErrorPage(err.title, err.description));
-      return true;
-    }
+  /**
+   * Once the client and its redirect URI are verified, errors go back to the client (RFC 6749
+   * §4.1.2.1); before that, or for anything else, they are a page here (never a redirect).
+   */
+  const fail = (req: Request, res: Response, err: unknown): void => {
     if (err instanceof AuthorizationRedirectError && err.target) {
-      const url = authorizationResponseUrl(deps.endpoints, err.target.redirectUri, err.target.state, { error: err.code, error_description: err.description });
-      res.set('Cache-Control', 'no-store').redirect(303, url);
-      return true;
+      const params = redirectError(err, deps.log, { surface: 'redirect', path: req.path });
+      res.set('Cache-Control', 'no-store').redirect(303, authorizationResponseUrl(deps.endpoints, err.target.redirectUri, err.target.state, params));
+      return;
     }
-    return false;
+    sendErrorPage(req, res, err, deps.log, ({ title, message }) => signInErrorPage(title, message));
   };
 
   router.get('/oauth/authorize', async (req, res) => {
@@ -60,7 +60,7 @@ export function oauthAuthorizeRouter(deps: AuthorizeRouteDeps): Router {
       }
       sendPage(res, 200, consentPage(outcome), [...(await authorizationOrigins(deps.registry, 'sign-in')), ...(deps.idpLogin ? [deps.idpLogin.origin] : []), cspSourceFor(request.redirectUri)]);
     } catch (err) {
-      if (!pageError(res, err)) throw err;
+      fail(req, res, err);
     }
   });
 
@@ -79,7 +79,7 @@ export function oauthAuthorizeRouter(deps: AuthorizeRouteDeps): Router {
       });
       sendOutcome(res, deps.cookies, outcome);
     } catch (err) {
-      if (!pageError(res, err)) throw err;
+      fail(req, res, err);
     }
   });
   return router;

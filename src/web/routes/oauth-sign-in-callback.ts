@@ -1,9 +1,8 @@
 import type { SignInCookies } from '../cookies.js';
-import { AuthorizationPageError } from '../../oauth-server/errors.js';
 import { completeUpstreamSignIn, type SignInDeps } from '../../oauth-server/sign-in.js';
 import { signInErrorPage } from '../pages/consent.js';
 import type { SignInCallback } from './connect-callback.js';
-import { sendPage } from '../respond.js';
+import { sendErrorPage } from '../respond.js';
 import { sendOutcome } from './oauth-authorize.js';
 import { webActor } from '../sessions.js';
 
@@ -18,8 +17,7 @@ export function oauthSignInCallback(deps: SignInDeps & { cookies: SignInCookies 
       const outcome = await completeUpstreamSignIn(deps, consumed, query, deps.cookies.read(req).browserId, webActor(req, res));
       sendOutcome(res, deps.cookies, outcome);
     } catch (err) {
-      if (!(err instanceof AuthorizationPageError)) throw err;
-      sendPage(res, err.status, signInErrorPage(err.title, err.description));
+      sendErrorPage(req, res, err, deps.log, ({ title, message }) => signInErrorPage(title, message));
     }
   };
 }

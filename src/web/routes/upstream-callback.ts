@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { CallbackError, exchangeCallbackCode, finishConnect, recordConnected, saveConnection, type CallbackQuery, type ConsumedCallback } from '../../connections/connect-flow.js';
 import { withTransaction } from '../../db/pool.js';
+import { ForbiddenError } from '../../errors.js';
 import type { SignInCallback } from './connect-callback.js';
 import { sameHash, sha256 } from '../../crypto/secrets.js';
 import { userForAccount } from '../../oauth-server/sign-in.js';
@@ -8,7 +9,7 @@ import type { WebDeps } from '../deps.js';
 import { withNotice } from '../notices.js';
 import { successPage } from '../pages/connect-result.js';
 import { messagePage } from '../pages/message.js';
-import { sendPage } from '../respond.js';
+import { sendErrorPage, sendPage } from '../respond.js';
 import { startWebSession, webActor, type SessionDeps } from '../sessions.js';
 
 /**
@@ -30,11 +31,8 @@ export function webUpstreamCallback(deps: WebDeps & SessionDeps): SignInCallback
     const browserId = deps.browserCookies.read(req).browserId;
     if (!browserId || !consumed.webBindingHash || !sameHash(consumed.webBindingHash, sha256(browserId))) {
       deps.log.warn({ provider: consumed.provider.id }, 'web login callback arrived in a different browser; refused');
-      sendPage(res, 403, messagePage({
-        title: 'Connection refused',
-        message: 'This link was started in a different browser. For your safety nothing was connected; start again from the page in this browser.',
-        link: back,
-      }));
+      const refused = new ForbiddenError('This link was started in a different browser. For your safety nothing was connected; start again from the page in this browser.', 'access_denied', { title: 'Connection refused' });
+      sendErrorPage(req, res, refused, deps.log, ({ title, message }) => messagePage({ title, message, link: back }));
       return;
     }
     try {
@@ -51,9 +49,8 @@ export function webUpstreamCallback(deps: WebDeps & SessionDeps): SignInCallback
       }
       await signIn(deps, req, res, consumed, query);
     } catch (err) {
-      if (!(err instanceof CallbackError)) throw err;
-      deps.log.info({ provider: consumed.provider.id, reason: err.code }, 'web login callback refused');
-      sendPage(res, 400, messagePage({ title: `Could not connect ${consumed.provider.name}`, message: `${err.description} Nothing was changed.`, link: back }));
+      if (err instanceof CallbackError) deps.log.info({ provider: consumed.provider.id, reason: err.code }, 'web login callback refused');
+      sendErrorPage(req, res, err, deps.log, ({ message }) => messagePage({ title: `Could not connect ${consumed.provider.name}`, message: `${message} Nothing was changed.`, link: back }));
     }
   };
 }
@@ -72,7 +69,8 @@ async function signIn(deps: WebDeps & SessionDeps, req: Request, res: Response, 
     return id;
   });
   if (userId === null) {
-    sendPage(res, 403, messagePage({ title: 'Account disabled', message: 'This account is disabled on this server. Ask its operator.', link: { href: '/', text: 'Back to the start page' } }));
+    const disabled = new ForbiddenError('This account is disabled on this server. Ask its operator.', 'access_denied', { title: 'Account disabled' });
+    sendErrorPage(req, res, disabled, deps.log, ({ title, message }) => messagePage({ title, message, link: { href: '/', text: 'Back to the start page' } }));
     return;
   }
   await recordConnected(deps.pool, { userId, providerId: provider.id, accountId, actor: webActor(req, res) }, deps.log);
