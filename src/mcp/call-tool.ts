@@ -126,8 +126,16 @@ async function runUpstream(deps: ToolCallDeps, caller: Caller, tool: RegisteredT
     }
     if (upstreamTimedOut(err)) return errorResult(`${provider.name} did not answer within ${deps.limits.apiTimeoutMs / 1000} s. Try again later.`);
     const message = credentials ? scrubSecret((err as Error).message, credentials.secret) : (err as Error).message;
-    deps.log.warn({ tool: tool.name, err: message }, 'tool call failed');
-    return errorResult(`${provider.name} could not be reached: ${message}`);
+    // A network failure names its code (ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET …), which helps the
+    // user and says nothing about this server. Anything else is our own failure (a query, a bug):
+    // its message may hold SQL or internal addresses, so it goes to the log only.
+    const code = networkCode(err);
+    if (code) {
+      deps.log.warn({ tool: tool.name, err: message }, 'tool call failed');
+      return errorResult(`${provider.name} could not be reached: ${message}`);
+    }
+    deps.log.error({ tool: tool.name, err: message, stack: (err as Error).stack }, 'tool call failed unexpectedly');
+    return errorResult(`The call to ${provider.name} failed inside this server. Try again; if it keeps failing, tell the server's operator.`);
   }
 }
 
@@ -187,4 +195,11 @@ function toResult(providerName: string, response: UpstreamResponse, note = ''): 
   if (response.ok) return { content: [{ type: 'text', text: response.text + suffix }] };
   const retry = response.retryAfterSeconds !== undefined ? ` Retry after ${response.retryAfterSeconds} seconds.` : '';
   return errorResult(`${providerName} answered HTTP ${response.status}.${retry}${note}${excerptOf(response)}`);
+}
+
+/** The system or undici error code of a failed request (on the error or its cause), if it is one. */
+function networkCode(err: unknown): string | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
+  const code = e?.cause?.code ?? e?.code;
+  return typeof code === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(code) ? code : undefined;
 }

@@ -123,4 +123,23 @@ describe('errors on every surface', () => {
     assert.doesNotMatch(html, /web_sessions|relation/);
     assert.ok(loggedCause('web_sessions'));
   });
+  it('an unforeseen failure inside a tool call is an isError result that shows no SQL, logged with its cause', async () => {
+    const res = await withoutTable('connections', () =>
+      fetch(`${f.app.url}/mcp`, {
+        method: 'POST',
+        headers: { ...bearer(apiKey), 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'whoami', arguments: {} } }),
+      }),
+    );
+    const raw = await res.text();
+    assert.equal(res.status, 200, raw);
+    const body = JSON.parse(raw) as { id: number; result: { isError: boolean; content: Array<{ text: string }> } };
+    assert.ok(body.result, raw);
+    assert.equal(body.id, 7);
+    assert.equal(body.result.isError, true);
+    const text = body.result.content.map((c) => c.text).join(' ');
+    assert.match(text, /failed inside this server/);
+    assert.doesNotMatch(text, /connections|relation|SELECT/);
+    assert.ok(f.app.logs.some((line) => line.includes('tool call failed unexpectedly') && line.includes('relation \\"connections\\" does not exist')));
+  });
 });
