@@ -83,7 +83,7 @@ async function startServer(dataDir: string, providersFile: string, encryptionKey
     cwd: ROOT,
     env: {
       ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url, DATA_DIR: dataDir, PROVIDERS_FILE: providersFile, ENCRYPTION_KEY: encryptionKey,
-      ENCRYPTION_KEYS: '', DATABASE_URL: '', NODE_ENV: 'production', LOG_LEVEL: 'warn', METRICS_PORT: String(metricsPort), METRICS_TOKEN: '',
+      ENCRYPTION_KEYS: '', DATABASE_URL: '', NODE_ENV: 'production', LOG_LEVEL: 'warn', TRUST_PROXY: 'loopback', METRICS_PORT: String(metricsPort), METRICS_TOKEN: '',
       // Every key calls as fast as it can on purpose: lift the per-key limits above what a run reaches.
       KEY_RATE_LIMIT_PER_MINUTE: '100000000', KEY_RATE_LIMIT_PER_HOUR: '1000000000',
     },
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
     first && { goal: `hot user at N = ${N} ≥ 90 % of an empty database`, measured: `${Math.round(((first['req/s'] ?? 0) / (empty['req/s'] ?? 1)) * 100)} %`, met: (first['req/s'] ?? 0) >= 0.9 * (empty['req/s'] ?? 0) },
     { goal: 'zero errors', measured: String(rows.reduce((n, r) => n + (r.errors ?? 0), 0) + cold.burst_errors + cold.hot_errors), met: rows.every((r) => r.errors === 0) && cold.burst_errors + cold.hot_errors === 0 },
     { goal: 'peak RSS < 300 MB at every K', measured: `${Math.max(...rows.map((r) => r['peak RSS MB'] ?? 0))} MB`, met: rows.every((r) => (r['peak RSS MB'] ?? 0) < 300) },
-    { goal: 'cold burst: about one bcrypt compare per key', measured: String(cold.compares_per_key), met: cold.compares_per_key <= 1.05 },
+    { goal: 'cold burst: about one bcrypt compare per key', measured: String(cold.compares_per_key), met: cold.compares_per_key >= 0.95 && cold.compares_per_key <= 1.05 && cold.burst_errors === 0 },
     { goal: 'hot key p99 during the burst < 50 ms', measured: `${cold.hot_p99_ms} ms`, met: cold.hot_p99_ms < 50 },
   ].filter((g): g is { goal: string; measured: string; met: boolean } => Boolean(g));
   for (const g of goals) say(`${g.met ? 'met    ' : 'NOT MET'}  ${g.goal}: ${g.measured}`);

@@ -14,11 +14,16 @@ import type { Scope } from './scopes.js';
  */
 export const STATUS_TTL_MS = 5_000;
 /**
- * How long a bcrypt proof ("this presented key is key X") is kept. A key's hash never changes
- * (rotation mints a new key), so the proof cannot go wrong; the TTL only limits how long a
- * SHA-256 of a key stays in memory after its last use.
+ * How long a bcrypt proof ("this presented key is key X") is kept after its last use. A key's
+ * hash never changes (rotation mints a new key), so the proof cannot go wrong; memory is bounded
+ * by the entry budget below (least recently used dropped), not by this. It was 10 minutes: then an
+ * assistant calling a tool every quarter of an hour paid a bcrypt compare (~50 ms of CPU) on every
+ * call, and a cold instance warming 20,000 keys (npm run bench:scale) lost its first proofs before
+ * the last were made. Half a day covers a working day's gaps between calls.
  */
-const PROOF_TTL_MS = 10 * 60_000;
+const PROOF_TTL_MS = 12 * 60 * 60_000;
+/** A status is never trusted past 5 s anyway; an idle key's is dropped after this to free memory. */
+const STATUS_KEEP_MS = 10 * 60_000;
 /**
  * A proof with its key's status record is ~1.3 KB of heap (measured: ~640 B per proof entry, about
  * as much per status). 5 % of the heap limit: ~160,000 keys on a 4 GB heap, ~10,000 on 256 MB.
@@ -267,7 +272,7 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate; 
       for (const { keyId, record } of list) storeStatus(read, keyId, record);
       const now = Date.now();
       for (const [keyId, mark] of forgotten) if (now - mark.at > FORGET_MARK_TTL_MS) forgotten.delete(keyId);
-      for (const [keyId, status] of statuses) if (now - status.checkedAt > PROOF_TTL_MS) statuses.delete(keyId);
+      for (const [keyId, status] of statuses) if (now - status.checkedAt > STATUS_KEEP_MS) statuses.delete(keyId);
     },
   };
 }
