@@ -4,9 +4,9 @@ import { NotConnectedError, RefreshBusyError } from '../connections/access-token
 import { setKeyInstructions } from '../connections/connect-instructions.js';
 import { scrubSecret, type CredentialSource, type UpstreamCredentials } from '../connections/credentials.js';
 import { TokenRequestError } from '../connections/oauth-client.js';
-import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { inFlightMessage, type InFlightLimiter } from '../limits/in-flight.js';
 import type { Logger } from '../log.js';
+import { unexpectedFailureText } from './unexpected-failure.js';
 import { CallDeadlineError, startDeadline, type Deadline } from '../outbound/deadline.js';
 import type { UpstreamLimits } from '../outbound/limits.js';
 import type { RegisteredTool } from '../providers/registry.js';
@@ -120,22 +120,8 @@ async function runUpstream(deps: ToolCallDeps, caller: Caller, tool: RegisteredT
       return errorResult(deadlineMessage(provider.name, deadline.budgetMs, stage));
     }
     if (err instanceof TokenRequestError || err instanceof RefreshBusyError) return errorResult(refreshFailure(provider, err, deps.log));
-    if (isDatabaseUnavailable(err)) {
-      deps.log.warn({ tool: tool.name, err: (err as Error).message }, 'tool call failed: database unavailable');
-      return errorResult('The service is temporarily unavailable (its database cannot be reached). Try again in a few seconds.');
-    }
     if (upstreamTimedOut(err)) return errorResult(`${provider.name} did not answer within ${deps.limits.apiTimeoutMs / 1000} s. Try again later.`);
-    const message = credentials ? scrubSecret((err as Error).message, credentials.secret) : (err as Error).message;
-    // A network failure names its code (ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET …), which helps the
-    // user and says nothing about this server. Anything else is our own failure (a query, a bug):
-    // its message may hold SQL or internal addresses, so it goes to the log only.
-    const code = networkCode(err);
-    if (code) {
-      deps.log.warn({ tool: tool.name, err: message }, 'tool call failed');
-      return errorResult(`${provider.name} could not be reached: ${message}`);
-    }
-    deps.log.error({ tool: tool.name, err: message, stack: (err as Error).stack }, 'tool call failed unexpectedly');
-    return errorResult(`The call to ${provider.name} failed inside this server. Try again; if it keeps failing, tell the server's operator.`);
+    return errorResult(unexpectedFailureText(provider.name, err, credentials?.secret, deps.log, { tool: tool.name }));
   }
 }
 
@@ -197,9 +183,3 @@ function toResult(providerName: string, response: UpstreamResponse, note = ''): 
   return errorResult(`${providerName} answered HTTP ${response.status}.${retry}${note}${excerptOf(response)}`);
 }
 
-/** The system or undici error code of a failed request (on the error or its cause), if it is one. */
-function networkCode(err: unknown): string | undefined {
-  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
-  const code = e?.cause?.code ?? e?.code;
-  return typeof code === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(code) ? code : undefined;
-}

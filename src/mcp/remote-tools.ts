@@ -1,7 +1,7 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { NotConnectedError, RefreshBusyError } from '../connections/access-tokens.js';
 import { connectInstructions } from '../connections/connect-instructions.js';
-import { scrubSecret, type CredentialSource, type UpstreamCredentials } from '../connections/credentials.js';
+import type { CredentialSource, UpstreamCredentials } from '../connections/credentials.js';
 import { TokenRequestError } from '../connections/oauth-client.js';
 import { inFlightMessage, type InFlightLimiter } from '../limits/in-flight.js';
 import type { Logger } from '../log.js';
@@ -14,6 +14,7 @@ import { createMcpClient, McpAnswerTooLargeError, McpHttpError, McpProtocolError
 import { createToolViewCache, listUpstreamTools, toToolView, type ToolView, type ToolViewCache } from '../upstreams/mcp/tool-view.js';
 import type { Caller } from '../auth/caller.js';
 import { observed, type UpstreamObserver } from '../outbound/observe.js';
+import { unexpectedFailureText } from './unexpected-failure.js';
 import { cutByDeadline, deadlineMessage } from './call-tool.js';
 
 export type McpProvider = ProviderDefinition & { mcp: McpSettings };
@@ -122,8 +123,7 @@ export function createRemoteTools(options: RemoteToolsDeps): RemoteTools {
     if (err instanceof McpHttpError) return `${provider.name} answered HTTP ${err.status}. Try again later.`;
     if (err instanceof Error && err.name === 'TimeoutError') return `${provider.name} did not answer within ${deps.limits.apiTimeoutMs / 1000} s. Try again later.`;
     if (err instanceof McpAnswerTooLargeError || err instanceof McpProtocolError) return `${provider.name} sent an answer this server cannot use: ${err.message}.`;
-    const message = err instanceof Error ? err.message : String(err);
-    return `${provider.name} could not be reached: ${credentials ? scrubSecret(message, credentials.secret) : message}`;
+    return unexpectedFailureText(provider.name, err, credentials?.secret, deps.log, { provider: provider.id });
   }
 
   return {
