@@ -61,31 +61,40 @@ export function createMcpClient(): McpClient {
   const sessions = new Map<string, Promise<Session>>();
   let nextId = 1;
 
+  // Parsed once per upstream URL: there are as many as MCP providers, and exchange() only reads them.
+  const urls = new Map<string, URL>();
+  const urlOf = (url: string): URL => {
+    let parsed = urls.get(url);
+    if (!parsed) urls.set(url, (parsed = new URL(url)));
+    return parsed;
+  };
+
   async function post(target: McpTarget, message: Record<string, unknown>, session: Session | undefined): Promise<ExchangeResult> {
-    const headers: Record<string, string> = {
-      ...target.headers,
-      accept: 'application/json, text/event-stream',
-      'content-type': 'application/json',
-    };
+    // One object per request, filled key by key (no spread of a spread: see docs/performance.md).
+    const headers: Record<string, string> = {};
+    for (const name in target.headers) headers[name] = target.headers[name] as string;
+    headers.accept = 'application/json, text/event-stream';
+    headers['content-type'] = 'application/json';
     if (session?.id) headers['mcp-session-id'] = session.id;
     if (session) headers['mcp-protocol-version'] = session.protocolVersion;
     const timeoutMs = target.deadline ? target.deadline.cap(target.timeoutMs) : target.timeoutMs;
-    const response = await exchange(agent, { url: new URL(target.url), method: 'POST', headers, body: JSON.stringify(message) }, { timeoutMs, maxBytes: MAX_MCP_ANSWER_BYTES });
+    const response = await exchange(agent, { url: urlOf(target.url), method: 'POST', headers, body: JSON.stringify(message) }, { timeoutMs, maxBytes: MAX_MCP_ANSWER_BYTES });
     if (response.truncated) throw new McpAnswerTooLargeError(`the answer is larger than ${MAX_MCP_ANSWER_BYTES / 1024 / 1024} MB`);
     return response;
   }
 
-  async function call(target: McpTarget, method: string, params: Record<string, unknown>, session: Session | undefined): Promise<RpcAnswer & { response: ExchangeResult }> {
+  /** The answer and the response it came in (initialize reads the session id from its headers). */
+  async function call(target: McpTarget, method: string, params: Record<string, unknown>, session: Session | undefined): Promise<{ answer: RpcAnswer; response: ExchangeResult }> {
     const id = nextId++;
     const response = await post(target, { jsonrpc: '2.0', id, method, params }, session);
     if (response.status < 200 || response.status > 299) throw new McpHttpError(response.status);
-    return { ...readAnswer(String(response.headers['content-type'] ?? ''), response.text, id), response };
+    return { answer: readAnswer(String(response.headers['content-type'] ?? ''), response.text, id), response };
   }
 
   async function initialize(target: McpTarget): Promise<Session> {
-    const answer = await call(target, 'initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'mcp-oauth-proxy', version: '1' } }, undefined);
+    const { answer, response } = await call(target, 'initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'mcp-oauth-proxy', version: '1' } }, undefined);
     if ('error' in answer) throw new McpProtocolError(`initialize failed: ${answer.error.message}`);
-    const header = answer.response.headers['mcp-session-id'];
+    const header = response.headers['mcp-session-id'];
     const result = answer.result as { protocolVersion?: unknown } | null;
     const session: Session = {
       id: typeof header === 'string' ? header : undefined,
@@ -113,16 +122,14 @@ export function createMcpClient(): McpClient {
     async request(target, method, params) {
       const session = await sessionFor(target);
       try {
-        const { response: _response, ...answer } = await call(target, method, params, session);
-        return answer;
+        return (await call(target, method, params, session)).answer;
       } catch (err) {
         // Only a 404 to a request that named a session means "session expired" (streamable HTTP).
         if (!(err instanceof McpHttpError && err.status === 404 && session.id)) throw err;
         const current = sessions.get(target.key);
         if (current && (await current.catch(() => undefined)) === session) sessions.delete(target.key);
         const fresh = await sessionFor(target);
-        const { response: _response, ...answer } = await call(target, method, params, fresh);
-        return answer;
+        return (await call(target, method, params, fresh)).answer;
       }
     },
     forget(key) {

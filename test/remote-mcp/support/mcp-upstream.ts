@@ -5,6 +5,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { AuthInfo } from '@modelcontextprotocol/sdk/server/auth/types.js';
 import { z } from 'zod';
+import { releaseAnsweredJsonStreams } from './json-mode-leak.js';
 
 /** A real remote MCP server (the SDK's McpServer over streamable HTTP) behind bearer auth. */
 export interface McpUpstream {
@@ -108,6 +109,7 @@ export function createMcpUpstream(options: McpUpstreamOptions): { upstream: McpU
         sessions.set(sid, { transport, server });
       },
     });
+    if (!options.sse) releaseAnsweredJsonStreams(transport);
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
   };
