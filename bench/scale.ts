@@ -86,6 +86,8 @@ async function startServer(dataDir: string, providersFile: string, encryptionKey
       ENCRYPTION_KEYS: '', DATABASE_URL: '', NODE_ENV: 'production', LOG_LEVEL: 'warn', TRUST_PROXY: 'loopback', METRICS_PORT: String(metricsPort), METRICS_TOKEN: '',
       // Every key calls as fast as it can on purpose: lift the per-key limits above what a run reaches.
       KEY_RATE_LIMIT_PER_MINUTE: '100000000', KEY_RATE_LIMIT_PER_HOUR: '1000000000',
+      // The load keeps 16 calls in flight, on one key when K = 1: above the default caps (16 per user, 8 per key).
+      TOOL_CALLS_IN_FLIGHT_PER_USER: '1000', TOOL_CALLS_IN_FLIGHT_PER_KEY: '1000',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -10,7 +10,7 @@ declare module 'autocannon' {
     method?: string;
     headers?: Record<string, string>;
     body?: string;
-    requests?: Array<{ setupRequest?: (req: { headers?: Record<string, string> }) => unknown }>;
+    requests?: Array<{ setupRequest?: (req: { headers?: Record<string, string> }) => unknown; onResponse?: (status: number, body: string) => void }>;
   }
   interface Result {
     requests: { average: number; total: number };

@@ -23,6 +23,7 @@ const lines = (await readFile(spec.keysFile, 'utf8')).split('\n').filter(Boolean
 const keys = lines.slice(spec.from, spec.from + spec.count).map((l) => `Bearer ${(JSON.parse(l) as { key: string }).key}`);
 if (keys.length < spec.count) throw new Error(`only ${keys.length} keys in ${spec.keysFile}`);
 let next = 0;
+let toolErrors = 0;
 
 /**
  * Each key's user calls from an address of their own, as K different people do through the
@@ -57,6 +58,11 @@ const result = await new Promise<Parameters<Parameters<typeof autocannon>[1]>[1]
         req.headers = { ...req.headers, authorization: keys[i] as string, 'x-forwarded-for': clientAddress(spec.from + i) };
         return req;
       },
+      // A tool result with isError is an HTTP 200 that autocannon would count as a success: a
+      // refusal (in-flight cap, rate limit, not connected) must show up as an error instead.
+      onResponse: (status: number, text: string) => {
+        if (status === 200 && text.includes('"isError":true')) toolErrors += 1;
+      },
     },
   ],
   }, (err, r) => (err ? reject(err) : resolve(r)));
@@ -67,7 +73,8 @@ process.stdout.write(
     total: result.requests.total,
     p50_ms: result.latency.p50,
     p99_ms: result.latency.p99,
-    errors: result.errors + result.timeouts,
+    errors: result.errors + result.timeouts + toolErrors,
+    tool_errors: toolErrors,
     non_2xx: result.non2xx,
     seconds: result.duration,
   })}\n`,
