@@ -71,6 +71,8 @@ interface Server {
   url: string;
   pid: number;
   compares(): Promise<number>;
+  /** The server's V8 heap now (total and used) and memory outside it, in MB, from its /metrics. */
+  memory(): Promise<{ heapTotal: number; heapUsed: number; external: number }>;
   /** Highest VmRSS seen since the last call (sampled every 200 ms), in MB. */
   peakRssMb(): number;
   stop(): Promise<void>;
@@ -79,7 +81,7 @@ interface Server {
 async function startServer(dataDir: string, providersFile: string, encryptionKey: string): Promise<Server> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean), 'dist/main.js'], {
     cwd: ROOT,
     env: {
       ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url, DATA_DIR: dataDir, PROVIDERS_FILE: providersFile, ENCRYPTION_KEY: encryptionKey,
@@ -112,6 +114,11 @@ async function startServer(dataDir: string, providersFile: string, encryptionKey
       const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       return Number(/^mcp_proxy_bcrypt_operations_total\{operation="compare"\} (\d+)/m.exec(text)?.[1] ?? NaN);
     },
+    async memory() {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const mb = (name: string): number => Math.round(Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1e6);
+      return { heapTotal: mb('nodejs_heap_size_total_bytes'), heapUsed: mb('nodejs_heap_size_used_bytes'), external: mb('nodejs_external_memory_bytes') };
+    },
     peakRssMb() {
       const p = Math.round(peak);
       peak = 0;
@@ -139,6 +146,7 @@ async function measureK(server: Server, k: number): Promise<Record<string, numbe
   server.peakRssMb();
   const run = await load({ url: server.url, from: 0, count: k, duration: DURATION }).done;
   const compares = (await server.compares()) - measuredStart;
+  const memory = await server.memory();
   return {
     k,
     'req/s': run.requests_per_sec,
@@ -146,6 +154,9 @@ async function measureK(server: Server, k: number): Promise<Record<string, numbe
     'p99 ms': run.p99_ms,
     errors: run.errors + run.non_2xx + warm.errors + warm.non_2xx + settle.errors + settle.non_2xx,
     'peak RSS MB': server.peakRssMb(),
+    'heap MB': memory.heapTotal,
+    'heap used MB': memory.heapUsed,
+    'external MB': memory.external,
     'warm-up s': Math.round(warm.seconds),
     'settle s': Math.round(settle.seconds * 10) / 10,
     'warm-up compares': measuredStart - warmStart,

@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { createAccessTokenSource } from './connections/access-tokens.js';
 import { redirectUriFor } from './connections/connect-flow.js';
 import { createConnectionCache } from './connections/connection-cache.js';
+import { startChangeFeed } from './db/change-feed.js';
 import { createConnectionRepository } from './connections/connection-repository.js';
 import { createCredentialSource } from './connections/credentials.js';
 import type { Cipher } from './crypto/cipher.js';
@@ -128,7 +129,10 @@ export function buildApp(deps: AppDeps): App {
   };
   const limits: LimitSettings = { ...DEFAULT_LIMITS, ...deps.limits };
   const upstream = upstreamLimits(pickUpstreamLimits(deps.limits));
-  const keys = createKeyService(pool, deps.bcrypt ? { bcrypt: deps.bcrypt } : {});
+  // What other instances changed (keys, users, connections), read once a second: the caches below
+  // keep what did not change instead of re-reading every active user's rows every few seconds.
+  const feed = startChangeFeed({ db: pool, log, intervalMs: limits.syncIntervalMs });
+  const keys = createKeyService(pool, { feed, ...(deps.bcrypt ? { bcrypt: deps.bcrypt } : {}) });
   const creations = createCreationSlots();
   const limiter = createKeyRateLimiter();
   const usageSync = startUsageSync({ pool, limiter, keys, log, intervalMs: limits.syncIntervalMs });
@@ -138,7 +142,15 @@ export function buildApp(deps: AppDeps): App {
   const inFlight = createInFlightLimiter({ perUser: limits.toolCallsInFlightPerUser, perKey: limits.toolCallsInFlightPerKey });
   // Every write of a connection row goes through this app's repository, which keeps the tool
   // calls' short-lived cache in step (a warm call touches no database).
-  const connections = createConnectionRepository(createConnectionCache(pool, deps.connectionCacheMs));
+  const connections = createConnectionRepository(createConnectionCache(pool, deps.connectionCacheMs, { feed }));
+  feed.subscribe((change) => {
+    if (change === undefined) {
+      keys.changed(undefined);
+      connections.changedElsewhere(undefined);
+    } else if (change.kind === 'key') keys.changed({ keyId: change.keyId });
+    else if (change.kind === 'user') keys.changed({ userId: change.userId });
+    else connections.changedElsewhere(change);
+  });
   const tokens = createAccessTokenSource({
     pool,
     connections,
@@ -242,7 +254,7 @@ export function buildApp(deps: AppDeps): App {
     // Call after the server has drained, so the last calls' counts are in the final writes.
     close: async () => {
       connections.close();
-      await Promise.all([usage.stop(), usageSync.stop()]);
+      await Promise.all([usage.stop(), usageSync.stop(), feed.stop()]);
     },
   });
 }

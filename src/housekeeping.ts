@@ -3,6 +3,7 @@ import { deleteExpiredStates } from './connections/state-store.js';
 import { deleteExpiredIdpLogins } from './idp/login-store.js';
 import type { Pool } from './db/pool.js';
 import { deleteExpiredDemoRows } from './demo/demo-store.js';
+import { deleteOldCacheChanges } from './db/change-feed.js';
 import { deleteEndedRateWindows } from './limits/usage-store.js';
 import type { Logger } from './log.js';
 import { RETENTION_DEFAULTS, type Retention } from './retention.js';
@@ -50,10 +51,10 @@ export function startHousekeeping(pool: Pool, log: Logger, options: Housekeeping
         if (demo > 0) log.debug({ rows: demo }, 'deleted expired demo upstream codes and tokens');
         const webSessions = await deleteExpiredWebSessions(pool);
         if (webSessions > 0) log.debug({ webSessions }, 'deleted ended web sessions');
-        const rateWindows = await deleteEndedRateWindows(pool);
+        const rateWindows = (await deleteEndedRateWindows(pool)) + (await deleteOldCacheChanges(pool));
         const auditEvents = await deleteOldAuditEvents(pool, retention.auditDays);
         const usageRows = await deleteOldUsage(pool, retention.usageDays);
-        log.debug({ rateWindows, auditEvents, usageRows }, 'deleted ended rate windows, old audit events and old usage rows');
+        log.debug({ rateWindows, auditEvents, usageRows }, 'deleted ended rate windows and change rows, old audit events and old usage rows');
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'housekeeping failed; will retry');
       } finally {

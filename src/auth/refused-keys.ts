@@ -111,6 +111,7 @@ export function createRefusedKeys(limits: RefusedKeyLimits): RefusedKeys {
       entry.ids.set(publicId, (entry.ids.get(publicId) ?? 0) + 1);
       entry.inFlight += 1;
       const start = entry.start;
+      const bucket = addressBucket(address);
       let settled = false;
       return (outcome) => {
         if (settled) return;
@@ -123,6 +124,9 @@ export function createRefusedKeys(limits: RefusedKeyLimits): RefusedKeys {
         const left = (entry.ids.get(publicId) ?? 1) - 1;
         if (left > 0) entry.ids.set(publicId, left);
         else entry.ids.delete(publicId);
+        // An address whose checks all succeeded leaves nothing behind: with 20,000 users each on
+        // an address of their own, the emptied entries were ~10 MB held until 100,000 piled up.
+        if (entry.refused === 0 && entry.extra === 0 && entry.inFlight === 0 && entries.get(bucket) === entry) entries.delete(bucket);
       };
     },
 

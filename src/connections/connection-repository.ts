@@ -23,8 +23,10 @@ export type NewConnection = Parameters<typeof upsertConnection>[1];
  * before the commit and cache it again. A read already in flight when the row is dropped is
  * not cached either (connection-cache.ts), so no read that overlapped the write outlives it.
  *
- * Other instances (and the `reencrypt` command) cannot reach this cache: their changes are seen
- * once the entry expires, within CONNECTION_CACHE_TTL_MS (5 s, the bound on a revocation).
+ * Other instances (and the `reencrypt` command, and SQL run by hand) cannot reach this cache:
+ * their changes arrive through the change feed (db/change-feed.ts, written by a trigger on the
+ * table), and are seen within CONNECTION_CACHE_TTL_MS (5 s, the bound on a revocation) even when
+ * the feed cannot be read.
  */
 export interface ConnectionRepository {
   /** The connection a tool call needs, from memory when it was read moments ago (connection-cache.ts). */
@@ -44,6 +46,8 @@ export interface ConnectionRepository {
   markReauthRequired(db: ConnectionWriter, userId: string, providerId: string): Promise<void>;
   /** Deletes and returns the connection, so its tokens can still be revoked upstream. */
   delete(db: ConnectionWriter, userId: string, providerId: string): Promise<ConnectionRow | undefined>;
+  /** The row changed elsewhere (the change feed), or with `undefined`, too many rows to say which. */
+  changedElsewhere(row: { userId: string; providerId: string } | undefined): void;
   /** Lookups since start and the entries held now (for /metrics). */
   readonly stats: { readonly hits: number; readonly misses: number; readonly size: number };
   /** Drops the cache (when the app stops). */
@@ -81,6 +85,7 @@ export function createConnectionRepository(cache: ConnectionCache): ConnectionRe
     updateTokens: (db, userId, providerId, t) => write(db, userId, providerId, () => updateTokens(db, userId, providerId, t)),
     markReauthRequired: (db, userId, providerId) => write(db, userId, providerId, () => markReauthRequired(db, userId, providerId)),
     delete: (db, userId, providerId) => write(db, userId, providerId, () => deleteConnection(db, userId, providerId)),
+    changedElsewhere: (row) => (row ? cache.forget(row.userId, row.providerId) : cache.clear()),
     stats: cache.stats,
     close: () => cache.clear(),
   };

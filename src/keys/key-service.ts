@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { stillTrusted, type ChangeFeed } from '../db/change-feed.js';
 import type { Queryable } from '../db/pool.js';
 import { entriesWithin } from '../memory-budget.js';
 import { createBcryptGate, type BcryptGate } from './bcrypt-gate.js';
@@ -7,10 +8,10 @@ import { findActiveKeyById, findActiveKeyForVerification, insertKey, type ApiKey
 import type { Scope } from './scopes.js';
 
 /**
- * How long a key's status (revoked? expired? owner disabled? scopes, limits) is trusted without
- * a fresh read. The usage sync re-reads the status of every key in use about once a second, so
- * this is the worst case for a revocation made elsewhere to reach this instance (e.g. when the
- * sync is failing); a stale status is re-read on the request path, with no bcrypt.
+ * The bound on a revocation made elsewhere reaching this instance: a key's status (revoked?
+ * expired? owner disabled? scopes, limits) is trusted this long after it was read, or for as long
+ * as the change feed (db/change-feed.ts) has been read this recently, which drops the statuses
+ * that changed. A status trusted by neither is re-read on the request path, with no bcrypt.
  */
 export const STATUS_TTL_MS = 5_000;
 /**
@@ -22,7 +23,7 @@ export const STATUS_TTL_MS = 5_000;
  * the last were made. Half a day covers a working day's gaps between calls.
  */
 const PROOF_TTL_MS = 12 * 60 * 60_000;
-/** A status is never trusted past 5 s anyway; an idle key's is dropped after this to free memory. */
+/** A status is re-read after this even with the change feed healthy; an idle key's is dropped after it. */
 const STATUS_KEEP_MS = 10 * 60_000;
 /**
  * A proof with its key's status record is ~1.3 KB of heap (measured: ~640 B per proof entry, about
@@ -86,6 +87,12 @@ export interface KeyService {
   verify(presented: string, admit?: ColdCheckAdmission): Promise<ApiKeyRecord | undefined>;
   /** Forget what is known about a key (after revoke, rotate or disable): its next use is checked again. */
   forget(keyId: string): void;
+  /**
+   * Something about the key (or, with a user id, about every key of that user; with nothing,
+   * about every key) changed elsewhere (the change feed): its status is read again before its
+   * next use, with no bcrypt, and a read already under way is not kept.
+   */
+  changed(scope: { keyId: string } | { userId: string } | undefined): void;
   /** Marks the start of a status read (see {@link refreshed}). */
   beginStatusRead(): StatusRead;
   /** Fresh statuses read in one go by the usage sync; `undefined` = the key no longer works. */
@@ -95,13 +102,16 @@ export interface KeyService {
   readonly cache: { readonly hits: number; readonly misses: number; readonly size: number; readonly capacity: number };
 }
 
-export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate; maxProofs?: number } = {}): KeyService {
+export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate; maxProofs?: number; feed?: ChangeFeed } = {}): KeyService {
   const bcrypt = options.bcrypt ?? createBcryptGate();
   const maxProofs = options.maxProofs ?? entriesWithin(PROOF_HEAP_SHARE, BYTES_PER_PROOF);
   // Keyed by SHA-256 of the presented key: the cache must never hold usable secrets.
   const proofs = new Map<string, { keyId: string; until: number }>();
   const statuses = new Map<string, { record: ApiKeyRecord; checkedAt: number }>();
+  // Keyed by key id, or by `user:<id>` for a change to a user's standing.
   const forgotten = new Map<string, { epoch: number; at: number }>();
+  /** Reads that began before this epoch are not kept (everything was dropped). */
+  let resetEpoch = 0;
   // Concurrent first uses of one key share one lookup and one bcrypt; concurrent re-checks one read.
   const coldChecks = new Map<string, Promise<ApiKeyRecord | undefined>>();
   const statusChecks = new Map<string, Promise<ApiKeyRecord | undefined>>();
@@ -116,7 +126,8 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate; 
 
   /** Stores a status read unless the key was forgotten after the read began (a revoke must win). */
   function storeStatus(read: StatusRead, keyId: string, record: ApiKeyRecord | undefined): void {
-    if ((forgotten.get(keyId)?.epoch ?? -1) > read.epoch) return;
+    if (read.epoch < resetEpoch || (forgotten.get(keyId)?.epoch ?? -1) > read.epoch) return;
+    if (record && (forgotten.get(`user:${record.userId}`)?.epoch ?? -1) > read.epoch) return;
     if (record) statuses.set(keyId, { record, checkedAt: read.startedAt });
     else forget(keyId);
   }
@@ -172,7 +183,7 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate; 
 
   function freshStatus(keyId: string): ApiKeyRecord | undefined {
     const status = statuses.get(keyId);
-    return status && Date.now() - status.checkedAt < STATUS_TTL_MS ? status.record : undefined;
+    return status && stillTrusted(options.feed, status.checkedAt, Date.now(), STATUS_TTL_MS, STATUS_KEEP_MS) ? status.record : undefined;
   }
 
   function recheck(keyId: string): Promise<ApiKeyRecord | undefined> {
@@ -216,6 +227,21 @@ export function createKeyService(db: Queryable, options: { bcrypt?: BcryptGate; 
     },
     beginStatusRead,
     forget,
+    changed(scope) {
+      // The epoch mark keeps a status read under way (begun before the change) from being stored.
+      epoch += 1;
+      if (scope === undefined) {
+        resetEpoch = epoch;
+        statuses.clear();
+      } else if ('keyId' in scope) {
+        forgotten.set(scope.keyId, { epoch, at: Date.now() });
+        statuses.delete(scope.keyId);
+      } else {
+        // Rare (a user disabled or deleted): a scan of the statuses held is fine.
+        forgotten.set(`user:${scope.userId}`, { epoch, at: Date.now() });
+        for (const [keyId, status] of statuses) if (status.record.userId === scope.userId) statuses.delete(keyId);
+      }
+    },
 
     async prepare() {
       const { key, publicId } = generateKey();

@@ -21,7 +21,7 @@ export interface KeyRateLimiter {
   /** Counts to flush: every key with unsent counts or used in the last minute. Marks them in flight. */
   drain(now?: number): UsageBatch;
   /** Applies a flush's outcome: the totals read back, or `undefined` when it failed (counts are kept for the next one). */
-  settle(batch: UsageBatch, totals: ReadonlyMap<string, WindowTotals> | undefined): void;
+  settle(batch: UsageBatch, totals: SyncedTotals | undefined): void;
   /** How many requests take() refused since start (for /metrics). */
   readonly refusals: number;
 }
@@ -40,12 +40,19 @@ export interface RateDecision {
 
 export type WindowTotals = Record<WindowName, number>;
 
-export interface UsageDelta {
-  keyId: string;
-  /** Window start (ms) and the count being added, per window. */
-  windows: Record<WindowName, { start: number; delta: number }>;
+/**
+ * One sync's counts, column by column: at 20,000 active keys a sync carries 20,000 of them every
+ * second, and an object (or a Date) per key and window was much of the process's garbage.
+ */
+export interface UsageBatch {
+  /** Start (ms) of each window: drain() rolls every counter to the current windows, so all keys share them. */
+  readonly starts: Readonly<WindowTotals>;
+  readonly keyIds: string[];
+  /** The count being added for keyIds[i], per window. */
+  readonly deltas: Readonly<Record<WindowName, number[]>>;
 }
-export type UsageBatch = UsageDelta[];
+/** A sync's answer, aligned with its batch's keyIds: each key's global total per window. */
+export type SyncedTotals = Readonly<Record<WindowName, readonly number[]>>;
 
 interface Counter {
   start: number;
@@ -128,7 +135,7 @@ export function createKeyRateLimiter(): KeyRateLimiter {
     },
 
     drain(now = Date.now()) {
-      const batch: UsageBatch = [];
+      const batch: UsageBatch = { starts: { minute: windowStart(now, 60), hour: windowStart(now, 3600) }, keyIds: [], deltas: { minute: [], hour: [] } };
       for (const [keyId, u] of usage) {
         for (const w of WINDOWS) roll(u[w.name], windowStart(now, w.seconds));
         const pending = WINDOWS.some((w) => u[w.name].pending > 0);
@@ -136,36 +143,32 @@ export function createKeyRateLimiter(): KeyRateLimiter {
           if (now - u.lastUsed > IDLE_DROP_MS && WINDOWS.every((w) => u[w.name].inflight === 0)) usage.delete(keyId);
           continue;
         }
-        const windows = {} as UsageDelta['windows'];
         for (const w of WINDOWS) {
           const c = u[w.name];
-          windows[w.name] = { start: c.start, delta: c.pending };
+          batch.deltas[w.name].push(c.pending);
           c.inflight += c.pending;
           c.pending = 0;
         }
-        batch.push({ keyId, windows });
+        batch.keyIds.push(keyId);
       }
       return batch;
     },
 
     settle(batch, totals) {
-      for (const item of batch) {
-        const u = usage.get(item.keyId);
-        if (!u) continue;
+      batch.keyIds.forEach((keyId, i) => {
+        const u = usage.get(keyId);
+        if (!u) return;
         for (const w of WINDOWS) {
           const c = u[w.name];
-          const sent = item.windows[w.name];
           // The window moved on while the flush ran: nothing of the old one is worth keeping.
-          if (c.start !== sent.start) continue;
-          c.inflight -= sent.delta;
-          const total = totals?.get(item.keyId)?.[w.name];
-          if (total === undefined) {
-            if (!totals) c.pending += sent.delta; // failed flush: send these again next time
-          } else {
-            c.synced = total;
-          }
+          if (c.start !== batch.starts[w.name]) continue;
+          const delta = batch.deltas[w.name][i] ?? 0;
+          c.inflight -= delta;
+          const total = totals?.[w.name][i];
+          if (totals === undefined) c.pending += delta; // failed flush: send these again next time
+          else if (total !== undefined) c.synced = total;
         }
-      }
+      });
     },
   };
 }

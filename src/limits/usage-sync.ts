@@ -1,7 +1,7 @@
 import type { Pool } from '../db/pool.js';
 import type { KeyService } from '../keys/key-service.js';
 import type { Logger } from '../log.js';
-import type { KeyRateLimiter, WindowTotals } from './key-rate-limiter.js';
+import type { KeyRateLimiter } from './key-rate-limiter.js';
 import { syncUsage } from './usage-store.js';
 
 export interface UsageSync {
@@ -15,9 +15,9 @@ export interface UsageSync {
 
 /**
  * Every `intervalMs`, one batched statement per instance: add the request counts of the keys in
- * use, read back their global totals, and refresh their status (revoked, expired, owner disabled,
- * scopes, limits). This is how both rate limits and revocations reach every instance without a
- * database round trip on any request. Nothing is sent while no key is in use.
+ * use, read back their global totals, and drop the keys that no longer work (revoked, expired,
+ * owner disabled). Rate limits reach every instance this way, without a database round trip on any
+ * request; other changes of a key's status come through the change feed (db/change-feed.ts). Nothing is sent while no key is in use.
  */
 export function startUsageSync(deps: { pool: Pool; limiter: KeyRateLimiter; keys: KeyService; log: Logger; intervalMs: number }): UsageSync {
   let running: Promise<void> | undefined;
@@ -26,7 +26,7 @@ export function startUsageSync(deps: { pool: Pool; limiter: KeyRateLimiter; keys
 
   async function syncOnce(): Promise<void> {
     const batch = deps.limiter.drain();
-    if (batch.length === 0) {
+    if (batch.keyIds.length === 0) {
       lastSyncedAt = Date.now();
       return;
     }
@@ -43,8 +43,9 @@ export function startUsageSync(deps: { pool: Pool; limiter: KeyRateLimiter; keys
     if (failures > 0) deps.log.info({ failures }, 'usage sync recovered');
     failures = 0;
     lastSyncedAt = Date.now();
-    deps.limiter.settle(batch, new Map<string, WindowTotals>(synced.map((s) => [s.keyId, s.totals])));
-    deps.keys.refreshed(read, synced);
+    deps.limiter.settle(batch, synced.totals);
+    const gone = batch.keyIds.filter((_, i) => synced.active[i] === false);
+    deps.keys.refreshed(read, gone.map((keyId) => ({ keyId, record: undefined })));
   }
 
   function flush(): Promise<void> {

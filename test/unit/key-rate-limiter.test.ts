@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createKeyRateLimiter, type KeyRateLimiter, type WindowTotals } from '../../src/limits/key-rate-limiter.js';
+import { createKeyRateLimiter, type KeyRateLimiter, type SyncedTotals, type UsageBatch, type WindowTotals } from '../../src/limits/key-rate-limiter.js';
 
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 10); // 10 s into a minute, 10 s into an hour
 const LIMITS = { perMinute: 5, perHour: 100 };
@@ -9,22 +9,25 @@ function takeN(limiter: KeyRateLimiter, n: number, now = T0, key = 'k'): boolean
   return Array.from({ length: n }, () => limiter.take(key, LIMITS, now).allowed);
 }
 
+/** The totals a sync reads back for `batch`, from one total per key (aligned as the statement answers). */
+function answer(batch: UsageBatch, totals: Record<string, WindowTotals>): SyncedTotals {
+  return { minute: batch.keyIds.map((k) => totals[k]?.minute ?? 0), hour: batch.keyIds.map((k) => totals[k]?.hour ?? 0) };
+}
+
 /** A database of window rows shared by simulated instances, flushed like the real sync statement. */
 function sharedStore() {
   const rows = new Map<string, number>();
   return {
     flush(limiter: KeyRateLimiter, now: number) {
       const batch = limiter.drain(now);
-      const totals = new Map<string, WindowTotals>();
-      for (const item of batch) {
-        const t = {} as WindowTotals;
+      const totals: SyncedTotals = { minute: [], hour: [] };
+      batch.keyIds.forEach((keyId, i) => {
         for (const name of ['minute', 'hour'] as const) {
-          const id = `${item.keyId}/${name}/${item.windows[name].start}`;
-          rows.set(id, (rows.get(id) ?? 0) + item.windows[name].delta);
-          t[name] = rows.get(id) ?? 0;
+          const id = `${keyId}/${name}/${batch.starts[name]}`;
+          rows.set(id, (rows.get(id) ?? 0) + (batch.deltas[name][i] ?? 0));
+          (totals[name] as number[]).push(rows.get(id) ?? 0);
         }
-        totals.set(item.keyId, t);
-      }
+      });
       limiter.settle(batch, totals);
     },
   };
@@ -61,13 +64,13 @@ test('a failed flush keeps the counts for the next one; a successful one replace
   const limiter = createKeyRateLimiter();
   takeN(limiter, 3);
   const batch = limiter.drain(T0);
-  assert.equal(batch[0]?.windows.minute.delta, 3);
+  assert.equal(batch.deltas.minute[0], 3);
   assert.deepEqual(takeN(limiter, 2), [true, true], 'in-flight counts still count');
   assert.equal(limiter.take('k', LIMITS, T0).allowed, false);
   limiter.settle(batch, undefined);
   const retry = limiter.drain(T0);
-  assert.equal(retry[0]?.windows.minute.delta, 5, 'the 3 failed + the 2 new');
-  limiter.settle(retry, new Map([['k', { minute: 5, hour: 5 }]]));
+  assert.equal(retry.deltas.minute[0], 5, 'the 3 failed + the 2 new');
+  limiter.settle(retry, answer(retry, { k: { minute: 5, hour: 5 } }));
   assert.equal(limiter.take('k', LIMITS, T0).allowed, false);
 });
 
@@ -75,17 +78,18 @@ test('totals from other instances count against this one after a sync', () => {
   const limiter = createKeyRateLimiter();
   takeN(limiter, 1);
   const batch = limiter.drain(T0);
-  limiter.settle(batch, new Map([['k', { minute: 4, hour: 4 }]])); // 3 from elsewhere
+  limiter.settle(batch, answer(batch, { k: { minute: 4, hour: 4 } })); // 3 from elsewhere
   assert.deepEqual(takeN(limiter, 2), [true, false]);
 });
 
 test('keys idle for a minute are no longer synced, and nothing is sent for them', () => {
   const limiter = createKeyRateLimiter();
   takeN(limiter, 1);
-  limiter.settle(limiter.drain(T0), new Map([['k', { minute: 1, hour: 1 }]]));
-  assert.equal(limiter.drain(T0 + 30_000).length, 1, 'recently used: kept fresh with a zero delta');
-  assert.equal(limiter.drain(T0 + 30_000)[0]?.windows.minute.delta, 0);
-  assert.equal(limiter.drain(T0 + 61_000).length, 0);
+  const first = limiter.drain(T0);
+  limiter.settle(first, answer(first, { k: { minute: 1, hour: 1 } }));
+  assert.equal(limiter.drain(T0 + 30_000).keyIds.length, 1, 'recently used: kept fresh with a zero delta');
+  assert.equal(limiter.drain(T0 + 30_000).deltas.minute[0], 0);
+  assert.equal(limiter.drain(T0 + 61_000).keyIds.length, 0);
 });
 
 test('N instances overshoot by at most (N − 1) × limit in a simultaneous burst, and not at all once synced', () => {
