@@ -51,10 +51,11 @@ export function startHousekeeping(pool: Pool, log: Logger, options: Housekeeping
         if (demo > 0) log.debug({ rows: demo }, 'deleted expired demo upstream codes and tokens');
         const webSessions = await deleteExpiredWebSessions(pool);
         if (webSessions > 0) log.debug({ webSessions }, 'deleted ended web sessions');
-        const rateWindows = (await deleteEndedRateWindows(pool)) + (await deleteOldCacheChanges(pool));
+        const rateWindows = await deleteEndedRateWindows(pool);
+        const cacheChanges = await deleteOldCacheChanges(pool);
         const auditEvents = await deleteOldAuditEvents(pool, retention.auditDays);
         const usageRows = await deleteOldUsage(pool, retention.usageDays);
-        log.debug({ rateWindows, auditEvents, usageRows }, 'deleted ended rate windows and change rows, old audit events and old usage rows');
+        log.debug({ rateWindows, cacheChanges, auditEvents, usageRows }, 'deleted ended rate windows, old change-feed rows, old audit events and old usage rows');
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'housekeeping failed; will retry');
       } finally {

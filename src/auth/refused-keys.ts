@@ -61,8 +61,7 @@ const MAX_TRACKED = 100_000;
 export function createRefusedKeys(limits: RefusedKeyLimits): RefusedKeys {
   const entries = new Map<string, Entry>();
 
-  function entryOf(address: string | undefined, now: number): Entry {
-    const bucket = addressBucket(address);
+  function entryOf(bucket: string, now: number): Entry {
     const start = windowStart(now, limits.windowSeconds);
     let entry = entries.get(bucket);
     if (!entry) {
@@ -99,7 +98,8 @@ export function createRefusedKeys(limits: RefusedKeyLimits): RefusedKeys {
       return refusals;
     },
     admit(address, publicId, now = Date.now()) {
-      const entry = entryOf(address, now);
+      const bucket = addressBucket(address);
+      const entry = entryOf(bucket, now);
       const isBlocked = entry.refused >= limits.limit;
       if (isBlocked && ((entry.ids.get(publicId) ?? 0) > 0 || entry.extra >= limits.limit)) throw blocked(now);
       if (entry.inFlight >= (isBlocked ? 1 : limits.inFlight)) {
@@ -111,7 +111,6 @@ export function createRefusedKeys(limits: RefusedKeyLimits): RefusedKeys {
       entry.ids.set(publicId, (entry.ids.get(publicId) ?? 0) + 1);
       entry.inFlight += 1;
       const start = entry.start;
-      const bucket = addressBucket(address);
       let settled = false;
       return (outcome) => {
         if (settled) return;
@@ -131,7 +130,7 @@ export function createRefusedKeys(limits: RefusedKeyLimits): RefusedKeys {
     },
 
     refusedFree(address, now = Date.now()) {
-      const entry = entryOf(address, now);
+      const entry = entryOf(addressBucket(address), now);
       if (entry.refused >= limits.limit) throw blocked(now);
       entry.refused += 1;
     },

@@ -135,9 +135,10 @@ export function createKeyRateLimiter(): KeyRateLimiter {
     },
 
     drain(now = Date.now()) {
-      const batch: UsageBatch = { starts: { minute: windowStart(now, 60), hour: windowStart(now, 3600) }, keyIds: [], deltas: { minute: [], hour: [] } };
+      const starts = Object.fromEntries(WINDOWS.map((w) => [w.name, windowStart(now, w.seconds)])) as WindowTotals;
+      const batch: UsageBatch = { starts, keyIds: [], deltas: { minute: [], hour: [] } };
       for (const [keyId, u] of usage) {
-        for (const w of WINDOWS) roll(u[w.name], windowStart(now, w.seconds));
+        for (const w of WINDOWS) roll(u[w.name], starts[w.name]);
         const pending = WINDOWS.some((w) => u[w.name].pending > 0);
         if (!pending && now - u.lastUsed > KEEP_FRESH_MS) {
           if (now - u.lastUsed > IDLE_DROP_MS && WINDOWS.every((w) => u[w.name].inflight === 0)) usage.delete(keyId);

@@ -17,7 +17,8 @@ export interface UsageSync {
  * Every `intervalMs`, one batched statement per instance: add the request counts of the keys in
  * use, read back their global totals, and drop the keys that no longer work (revoked, expired,
  * owner disabled). Rate limits reach every instance this way, without a database round trip on any
- * request; other changes of a key's status come through the change feed (db/change-feed.ts). Nothing is sent while no key is in use.
+ * request; other changes of a key's status come through the change feed (db/change-feed.ts).
+ * Nothing is sent while no key is in use.
  */
 export function startUsageSync(deps: { pool: Pool; limiter: KeyRateLimiter; keys: KeyService; log: Logger; intervalMs: number }): UsageSync {
   let running: Promise<void> | undefined;
