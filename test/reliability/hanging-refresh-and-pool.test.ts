@@ -24,6 +24,12 @@ import { eventually, sleep, sleepUntil } from '../support/time.js';
  */
 const REFRESH_SLOTS = 4;
 const POOL_SIZE = 10;
+/**
+ * Background work that may hold one connection each, at any moment, whatever the calls do: the
+ * usage writer (every 100 ms), the rate-limit sync and the change feed (each once a second). They
+ * can overlap, so a bound tighter than this is a race, not a finding (CI once saw 2).
+ */
+const BACKGROUND_TASKS = 3;
 
 describe('a hanging upstream for one provider leaves the other providers and the database pool alone', () => {
   let db: TestDatabase;
@@ -74,10 +80,10 @@ describe('a hanging upstream for one provider leaves the other providers and the
     const hanging = hangers.flatMap((u) => Array.from({ length: 8 }, () => callTool(app.url, u.apiKey, 'stuck_me')));
     await eventually(async () => (await connectionsTo(wedged)) >= 80, 10_000);
 
-    // With only the hanging calls under way, the pool is idle but for the background writes
-    // (usage every 100 ms, the rate-limit sync every second): no call holds a connection upstream.
+    // With only the hanging calls under way, the pool is idle but for the background tasks: no
+    // call holds a connection upstream (if one did, 80 calls would take all 10 and queue).
     const idle = await watchPool(app.pool, 300);
-    assert.ok(idle.maxCheckedOut <= 1 && idle.maxWaiting === 0, `${idle.maxCheckedOut} connections checked out, ${idle.maxWaiting} waiting, while 80 calls hung`);
+    assert.ok(idle.maxCheckedOut <= BACKGROUND_TASKS && idle.maxWaiting === 0, `${idle.maxCheckedOut} connections checked out, ${idle.maxWaiting} waiting, while 80 calls hung`);
 
     const started = Date.now();
     const [acmeCalls, betaCalls, ready] = await Promise.all([
@@ -111,7 +117,10 @@ describe('a hanging upstream for one provider leaves the other providers and the
     // waiting for a refresh slot hold none.
     const held = await watchPool(app.pool, 300);
     assert.equal(acme.tokenCalls.refresh_token - sentBefore, REFRESH_SLOTS, 'the refresh cap: the other two wait for a slot');
-    assert.ok(held.maxCheckedOut >= REFRESH_SLOTS && held.maxCheckedOut <= REFRESH_SLOTS + 1, `${held.maxCheckedOut} checked out: the ${REFRESH_SLOTS} refreshes (+1 background write at most)`);
+    assert.ok(
+      held.maxCheckedOut >= REFRESH_SLOTS && held.maxCheckedOut <= REFRESH_SLOTS + BACKGROUND_TASKS,
+      `${held.maxCheckedOut} checked out: the ${REFRESH_SLOTS} refreshes (+${BACKGROUND_TASKS} background tasks at most)`,
+    );
     assert.equal(held.maxWaiting, 0);
 
     const started = Date.now();
